@@ -1,0 +1,59 @@
+import type { Logger } from './logger.js'
+import type { Message } from '../protocol/messages.js'
+import type { Mode } from '../protocol/push.js'
+import type { Reply } from '../protocol/replies.js'
+import type { WempRequest } from './request.js'
+
+/**
+ * What a handler or middleware gets for one push. Later parts of wemp add to it (the follower's
+ * session, the WeChat API client) through declaration merging on this interface.
+ *
+ * @example
+ * bot.text(/^hi/i, (ctx) => `hello ${ctx.openid}`)
+ */
+export interface Context<M = Message> {
+  /** The typed message or event. */
+  readonly message: M
+  /** How the push arrived: plaintext, compatible or safe mode. */
+  readonly mode: Mode
+  /** The follower's OpenID (the message's FromUserName). */
+  readonly openid: string
+  /** The request as the adapter passed it. */
+  readonly request: WempRequest
+  /** Per-push scratch space for middleware and handlers. */
+  readonly state: Record<string, unknown>
+  /** The logger, for handlers to write through. */
+  readonly log: Logger
+  /**
+   * The reply chosen so far: set once a handler answered. Middleware may read or replace it after
+   * `await next()`.
+   */
+  reply: Reply | undefined
+  /** The match of a regular-expression filter (text content or menu key), when one matched. */
+  match?: RegExpExecArray
+}
+
+/** A handler's context once a regular expression matched. */
+export type MatchedContext<M = Message> = Context<M> & { readonly match: RegExpExecArray }
+
+export class PushContext<M extends Message = Message> implements Context<M> {
+  reply: Reply | undefined = undefined
+  match?: RegExpExecArray
+  #state: Record<string, unknown> | undefined
+
+  constructor(
+    readonly message: M,
+    readonly mode: Mode,
+    readonly request: WempRequest,
+    readonly log: Logger,
+  ) {}
+
+  get openid(): string {
+    return this.message.fromUserName
+  }
+
+  get state(): Record<string, unknown> {
+    this.#state ??= {}
+    return this.#state
+  }
+}
