@@ -34,8 +34,8 @@ export {
   type MessageOf,
   type MessageTableRow,
   type MessageType,
-  messageTable,
   type MiniProgramPageMessage,
+  messageTable,
   type NormalMessage,
   parseMessage,
   type ScanEvent,
@@ -64,5 +64,10 @@ export {
   toReply,
   validateReply,
 } from './protocol/replies.js'
-export { computeSignature, signaturesEqual, verifyMsgSignature, verifySignature } from './protocol/signature.js'
+export {
+  computeSignature,
+  signaturesEqual,
+  verifyMsgSignature,
+  verifySignature,
+} from './protocol/signature.js'
 export { cdata, escapeXml, parseXml, type XmlObject, type XmlValue } from './protocol/xml.js'

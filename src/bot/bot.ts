@@ -104,7 +104,8 @@ export class Bot {
     }
     this.protocol = new PushProtocol(options)
     this.maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE
-    this.log = options.logger === false ? silentLogger : (options.logger ?? createConsoleLogger(options.logLevel))
+    this.log =
+      options.logger === false ? silentLogger : (options.logger ?? createConsoleLogger(options.logLevel))
     this.#onError = options.onError
   }
 
@@ -218,7 +219,10 @@ export class Bot {
    * @example
    * bot.filter((m): m is TextMessage => m.type === 'text' && m.content.length > 100, () => 'too long')
    */
-  filter<M extends Message>(predicate: (message: Message, ctx: Context) => message is M, handler: Handler<M>): this
+  filter<M extends Message>(
+    predicate: (message: Message, ctx: Context) => message is M,
+    handler: Handler<M>,
+  ): this
   filter(predicate: (message: Message, ctx: Context) => boolean, handler: Handler): this
   filter(predicate: (message: Message, ctx: Context) => boolean, handler: AnyHandler): this {
     return this.#add((m, ctx) => predicate(m, ctx) === true, handler)
@@ -259,7 +263,11 @@ export class Bot {
       if (method === 'GET') {
         return { status: 200, headers: { ...TEXT_HEADERS }, body: this.protocol.handshake(request.query) }
       }
-      throw new RequestRejectedError('method_not_allowed', 405, `${method} is not used by WeChat: only GET and POST`)
+      throw new RequestRejectedError(
+        'method_not_allowed',
+        405,
+        `${method} is not used by WeChat: only GET and POST`,
+      )
     } catch (error) {
       return this.#failure(error, request)
     }
@@ -352,7 +360,11 @@ export class Bot {
   }
 
   #tooLarge(): RequestRejectedError {
-    return new RequestRejectedError('body_too_large', 413, `the body is larger than maxBodySize (${this.maxBodySize} bytes)`)
+    return new RequestRejectedError(
+      'body_too_large',
+      413,
+      `the body is larger than maxBodySize (${this.maxBodySize} bytes)`,
+    )
   }
 
   #failure(error: unknown, request: Pick<WempRequest, 'method' | 'query'>): WempResponse {
@@ -370,7 +382,11 @@ export class Bot {
     }
     if (error instanceof WempError) {
       this.log.error('request failed', { code: error.code, errcode: error.errcode, reason: error.message })
-      return { status: 500, headers: { ...TEXT_HEADERS }, body: `${error.code}: the server is misconfigured (see its log)` }
+      return {
+        status: 500,
+        headers: { ...TEXT_HEADERS },
+        body: `${error.code}: the server is misconfigured (see its log)`,
+      }
     }
     this.log.error('request failed', { error })
     return { status: 500, headers: { ...TEXT_HEADERS }, body: 'internal_error: see the server log' }

@@ -1,7 +1,7 @@
-import type { Logger } from './logger.js'
 import type { Message } from '../protocol/messages.js'
 import type { Mode } from '../protocol/push.js'
 import type { Reply } from '../protocol/replies.js'
+import type { Logger } from './logger.js'
 import type { WempRequest } from './request.js'
 
 /**

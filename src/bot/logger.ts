@@ -37,7 +37,8 @@ function safeJson(value: unknown): string {
  * `level` up (default `info`, or the `WEMP_LOG_LEVEL` environment variable where there is one).
  */
 export function createConsoleLogger(level?: LogLevel): Logger {
-  const env = typeof process !== 'undefined' ? (process.env?.WEMP_LOG_LEVEL as LogLevel | undefined) : undefined
+  const env =
+    typeof process !== 'undefined' ? (process.env?.WEMP_LOG_LEVEL as LogLevel | undefined) : undefined
   const min = LEVELS[level ?? (env && env in LEVELS ? env : 'info')]
   const write = (name: Exclude<LogLevel, 'silent'>) => {
     if (LEVELS[name] < min) return () => {}

@@ -3,9 +3,7 @@ import { type Reply, type ReplyValue, toReply } from '../protocol/replies.js'
 import type { Context } from './context.js'
 
 /** A handler: gets the context, returns a reply value (see `ReplyValue`), or nothing to pass. */
-export type Handler<M = Message, C = Context<M>> = (
-  ctx: C,
-) => ReplyValue | Promise<ReplyValue>
+export type Handler<M = Message, C = Context<M>> = (ctx: C) => ReplyValue | Promise<ReplyValue>
 
 /** How a route decides whether it applies; may set `ctx.match`. */
 export type Matcher = (message: Message, ctx: Context) => boolean

@@ -41,7 +41,12 @@ export class RequestRejectedError extends WempError {
   /** The HTTP status the request is answered with. */
   readonly status: number
 
-  constructor(code: WempErrorCode, status: number, message: string, options?: { errcode?: number; cause?: unknown }) {
+  constructor(
+    code: WempErrorCode,
+    status: number,
+    message: string,
+    options?: { errcode?: number; cause?: unknown },
+  ) {
     super(code, message, options)
     this.name = 'RequestRejectedError'
     this.status = status

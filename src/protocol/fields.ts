@@ -42,7 +42,9 @@ export interface Field<T, Optional extends boolean = boolean> {
 export type Shape = { readonly [property: string]: Field<unknown, boolean> }
 
 type ValueOf<F> = F extends Field<infer T, boolean> ? T : never
-type RequiredKeys<S extends Shape> = { [K in keyof S]: S[K] extends Field<unknown, false> ? K : never }[keyof S]
+type RequiredKeys<S extends Shape> = {
+  [K in keyof S]: S[K] extends Field<unknown, false> ? K : never
+}[keyof S]
 type OptionalKeys<S extends Shape> = Exclude<keyof S, RequiredKeys<S>>
 
 /** Flattens an intersection for readable hover types. */
@@ -124,7 +126,12 @@ export function writeShape(
   return out
 }
 
-function element<T, O extends boolean>(xml: string, codec: Codec<T>, optional: O, note?: string): Field<T, O> {
+function element<T, O extends boolean>(
+  xml: string,
+  codec: Codec<T>,
+  optional: O,
+  note?: string,
+): Field<T, O> {
   return {
     xml,
     optional,
@@ -145,7 +152,9 @@ type Of<T> = Codec<T> | Shape
 type ItemOf<C> = C extends Codec<infer T> ? T : C extends Shape ? ShapeValue<C> : never
 
 function codecOf<C extends Of<unknown>>(of: C): Codec<ItemOf<C>> {
-  return (typeof (of as Codec<unknown>).read === 'function' ? of : shapeCodec(of as Shape)) as Codec<ItemOf<C>>
+  return (typeof (of as Codec<unknown>).read === 'function' ? of : shapeCodec(of as Shape)) as Codec<
+    ItemOf<C>
+  >
 }
 
 function asList(value: XmlValue | undefined): XmlValue[] {
@@ -166,7 +175,8 @@ export const id = (xml: string, note?: string) => element(xml, idCodec, false, n
 /** A 64-bit id that may be absent. */
 export const optId = (xml: string, note?: string) => element(xml, idCodec, true, note)
 /** A nested element with its own fields. */
-export const obj = <S extends Shape>(xml: string, shape: S, note?: string) => element(xml, shapeCodec(shape), false, note)
+export const obj = <S extends Shape>(xml: string, shape: S, note?: string) =>
+  element(xml, shapeCodec(shape), false, note)
 /** A nested element that may be absent. */
 export const optObj = <S extends Shape>(xml: string, shape: S, note?: string) =>
   element(xml, shapeCodec(shape), true, note)
@@ -178,7 +188,12 @@ export const codecs = { string: stringCodec, number: numberCodec, id: idCodec } 
  * A wrapper element holding repeated items, e.g. `<PicList><item>…</item><item>…</item></PicList>`.
  * Always an array, even for one item or none.
  */
-export function list<C extends Of<unknown>>(xml: string, item: string, of: C, note?: string): Field<ItemOf<C>[], false> {
+export function list<C extends Of<unknown>>(
+  xml: string,
+  item: string,
+  of: C,
+  note?: string,
+): Field<ItemOf<C>[], false> {
   const codec = codecOf(of)
   return {
     xml,
@@ -191,15 +206,22 @@ export function list<C extends Of<unknown>>(xml: string, item: string, of: C, no
     read(parent) {
       const wrapper = parent[xml]
       if (wrapper === undefined || typeof wrapper === 'string') return []
-      const items = Array.isArray(wrapper) ? wrapper.flatMap((w) => (typeof w === 'object' && !Array.isArray(w) ? asList(w[item]) : [])) : asList(wrapper[item])
+      const items = Array.isArray(wrapper)
+        ? wrapper.flatMap((w) => (typeof w === 'object' && !Array.isArray(w) ? asList(w[item]) : []))
+        : asList(wrapper[item])
       return items.map((v) => codec.read(v))
     },
-    write: (values) => `<${xml}>${values.map((v) => `<${item}>${codec.write(v)}</${item}>`).join('')}</${xml}>`,
+    write: (values) =>
+      `<${xml}>${values.map((v) => `<${item}>${codec.write(v)}</${item}>`).join('')}</${xml}>`,
   }
 }
 
 /** An element that repeats directly inside its parent, e.g. `<fail_idx>1</fail_idx><fail_idx>2</fail_idx>`. Always an array. */
-export function repeated<C extends Of<unknown>>(xml: string, of: C, note?: string): Field<ItemOf<C>[], false> {
+export function repeated<C extends Of<unknown>>(
+  xml: string,
+  of: C,
+  note?: string,
+): Field<ItemOf<C>[], false> {
   const codec = codecOf(of)
   return {
     xml,
@@ -214,6 +236,19 @@ export function repeated<C extends Of<unknown>>(xml: string, of: C, note?: strin
 }
 
 /** A value computed from other elements (written back by those elements, so never written itself). */
-export function derived<T>(from: string, type: string, read: (parent: XmlObject) => T | undefined, note?: string): Field<T, true> {
-  return { xml: '', optional: true, codec: undefined, type, note: note ?? `derived from ${from}`, read, write: () => '' }
+export function derived<T>(
+  from: string,
+  type: string,
+  read: (parent: XmlObject) => T | undefined,
+  note?: string,
+): Field<T, true> {
+  return {
+    xml: '',
+    optional: true,
+    codec: undefined,
+    type,
+    note: note ?? `derived from ${from}`,
+    read,
+    write: () => '',
+  }
 }

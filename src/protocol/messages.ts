@@ -7,7 +7,6 @@ import {
   list,
   num,
   obj,
-  optId,
   optNum,
   optObj,
   optStr,
@@ -119,11 +118,20 @@ const qrScene = derived(
   },
   'the QR code scene: EventKey without its qrscene_ prefix; absent when not subscribed by a parametric QR code',
 )
-const scanScene = derived('EventKey', 'string', (parent) => textOf(parent.EventKey), 'the QR code scene (EventKey)')
+const scanScene = derived(
+  'EventKey',
+  'string',
+  (parent) => textOf(parent.EventKey),
+  'the QR code scene (EventKey)',
+)
 
 /** Events (MsgType `event`), by the Event element. Names are matched case-insensitively. */
 export const eventTable = {
-  subscribe: { eventKey: optStr('EventKey', 'qrscene_<scene> when subscribed by a parametric QR code'), ticket: optStr('Ticket'), scene: qrScene },
+  subscribe: {
+    eventKey: optStr('EventKey', 'qrscene_<scene> when subscribed by a parametric QR code'),
+    ticket: optStr('Ticket'),
+    scene: qrScene,
+  },
   unsubscribe: {},
   SCAN: { eventKey, ticket: optStr('Ticket'), scene: scanScene },
   LOCATION: { latitude: num('Latitude'), longitude: num('Longitude'), precision: num('Precision') },
@@ -145,7 +153,10 @@ export const eventTable = {
       poiname: optStr('Poiname'),
     }),
   },
-  TEMPLATESENDJOBFINISH: { msgId: id('MsgID'), status: str('Status', "'success', 'failed:user block' or 'failed: system failed'") },
+  TEMPLATESENDJOBFINISH: {
+    msgId: id('MsgID'),
+    status: str('Status', "'success', 'failed:user block' or 'failed: system failed'"),
+  },
   MASSSENDJOBFINISH: {
     msgId: id('MsgID'),
     status: str('Status', "'send success', 'send fail' or 'err(<code>)'"),
@@ -153,16 +164,26 @@ export const eventTable = {
     filterCount: num('FilterCount'),
     sentCount: num('SentCount'),
     errorCount: num('ErrorCount'),
-    copyrightCheckResult: optObj('CopyrightCheckResult', { count: num('Count'), resultList, checkState: num('CheckState') }),
+    copyrightCheckResult: optObj('CopyrightCheckResult', {
+      count: num('Count'),
+      resultList,
+      checkState: num('CheckState'),
+    }),
     articleUrlResult: optObj('ArticleUrlResult', {
       count: num('Count'),
-      resultList: list('ResultList', 'item', { articleIdx: num('ArticleIdx'), articleUrl: str('ArticleUrl') }),
+      resultList: list('ResultList', 'item', {
+        articleIdx: num('ArticleIdx'),
+        articleUrl: str('ArticleUrl'),
+      }),
     }),
   },
   PUBLISHJOBFINISH: {
     publishEventInfo: obj('PublishEventInfo', {
       publishId: id('publish_id'),
-      publishStatus: num('publish_status', '0 success, 1 publishing, 2 originality check failed, 3 failed, 4 rejected, 5 deleted by user, 6 banned'),
+      publishStatus: num(
+        'publish_status',
+        '0 success, 1 publishing, 2 originality check failed, 3 failed, 4 rejected, 5 deleted by user, 6 banned',
+      ),
       articleId: optStr('article_id'),
       articleDetail: optObj('article_detail', {
         count: num('count'),
@@ -394,7 +415,8 @@ export function buildMessageXml(message: MessageInput): string {
     if (message.event !== undefined) out += `<Event>${cdata(message.event)}</Event>`
   } else {
     const entries = messageEntries.get(message.type)
-    if (entries === undefined) throw new WempError('invalid_message', `unknown message type ${String(message.type)}`)
+    if (entries === undefined)
+      throw new WempError('invalid_message', `unknown message type ${String(message.type)}`)
     out += `<MsgType>${cdata(message.type)}</MsgType>${writeShape(entries, fields)}`
   }
   return `${out}</xml>`
@@ -419,10 +441,22 @@ export function describeMessageTable(): MessageTableRow[] {
   const walk = (kind: string, shape: Shape, prefix: string, xmlPrefix: string) => {
     for (const [property, field] of Object.entries(shape)) {
       const xml = field.xml === '' ? '—' : `${xmlPrefix}${field.xml}`
-      rows.push({ kind, property: `${prefix}${property}`, xml, type: field.type, optional: field.optional, note: field.note ?? '' })
+      rows.push({
+        kind,
+        property: `${prefix}${property}`,
+        xml,
+        type: field.type,
+        optional: field.optional,
+        note: field.note ?? '',
+      })
       if (field.shape) {
         const isArray = field.type.endsWith('[]')
-        walk(kind, field.shape, `${prefix}${property}${isArray ? '[]' : ''}.`, `${xml}/${field.itemXml ? `${field.itemXml}/` : ''}`)
+        walk(
+          kind,
+          field.shape,
+          `${prefix}${property}${isArray ? '[]' : ''}.`,
+          `${xml}/${field.itemXml ? `${field.itemXml}/` : ''}`,
+        )
       }
     }
   }

@@ -1,10 +1,10 @@
-import { computeSignature, signaturesEqual } from './signature.js'
 import { MessageCrypto } from './crypto.js'
 import { CryptErrorCode, RequestRejectedError, WempError } from './errors.js'
+import { textOf } from './fields.js'
 import { type Message, parseMessage } from './messages.js'
 import { buildEncryptedEnvelope, buildReplyXml, type Reply } from './replies.js'
+import { computeSignature, signaturesEqual } from './signature.js'
 import { parseXml, type XmlObject } from './xml.js'
-import { textOf } from './fields.js'
 
 /**
  * One push from WeChat, opened: signature checked, decrypted where it was encrypted, parsed.
@@ -45,7 +45,12 @@ export function queryParam(query: Query, name: string): string | undefined {
   return value[0]
 }
 
-function reject(code: ConstructorParameters<typeof RequestRejectedError>[0], status: number, message: string, errcode?: number) {
+function reject(
+  code: ConstructorParameters<typeof RequestRejectedError>[0],
+  status: number,
+  message: string,
+  errcode?: number,
+) {
   return new RequestRejectedError(code, status, message, errcode === undefined ? undefined : { errcode })
 }
 
@@ -70,7 +75,10 @@ export class PushProtocol {
     this.#token = options.token
     if (options.encodingAESKey) {
       if (!options.appId) {
-        throw new WempError('invalid_config', 'appId is required with encodingAESKey: encrypted messages name the AppID they are for')
+        throw new WempError(
+          'invalid_config',
+          'appId is required with encodingAESKey: encrypted messages name the AppID they are for',
+        )
       }
       this.#crypto = new MessageCrypto(options.encodingAESKey, options.appId)
     }
@@ -110,7 +118,11 @@ export class PushProtocol {
       const { timestamp, nonce } = this.#verifyPlain(query)
       this.#checkFreshness(timestamp)
       if (this.#requireEncryption) {
-        throw reject('encryption_required', 403, 'a plaintext push was refused: requireEncryption is on (set the MP console to 安全模式)')
+        throw reject(
+          'encryption_required',
+          403,
+          'a plaintext push was refused: requireEncryption is on (set the MP console to 安全模式)',
+        )
       }
       return { message: parseMessage(parseBody(body)), mode: 'plaintext', nonce, timestamp }
     }
@@ -119,13 +131,29 @@ export class PushProtocol {
     const nonce = queryParam(query, 'nonce')
     const msgSignature = queryParam(query, 'msg_signature')
     if (!timestamp || !nonce || !msgSignature) {
-      throw reject('missing_signature', 401, 'msg_signature, timestamp or nonce is missing', CryptErrorCode.ValidateSignature)
+      throw reject(
+        'missing_signature',
+        401,
+        'msg_signature, timestamp or nonce is missing',
+        CryptErrorCode.ValidateSignature,
+      )
     }
     const outer = parseBody(body)
     const encrypt = textOf(outer.Encrypt)
-    if (encrypt === '') throw reject('invalid_message', 400, 'encrypt_type=aes but the body has no <Encrypt>', CryptErrorCode.ParseXml)
+    if (encrypt === '')
+      throw reject(
+        'invalid_message',
+        400,
+        'encrypt_type=aes but the body has no <Encrypt>',
+        CryptErrorCode.ParseXml,
+      )
     if (!signaturesEqual(computeSignature([this.#token, timestamp, nonce, encrypt]), msgSignature)) {
-      throw reject('invalid_signature', 401, 'msg_signature does not match (errcode -40001)', CryptErrorCode.ValidateSignature)
+      throw reject(
+        'invalid_signature',
+        401,
+        'msg_signature does not match (errcode -40001)',
+        CryptErrorCode.ValidateSignature,
+      )
     }
     this.#checkFreshness(timestamp)
     const compatible = outer.MsgType !== undefined
@@ -147,13 +175,23 @@ export class PushProtocol {
       inner = this.#crypto.decryptFor(encrypt).message
     } catch (error) {
       if (error instanceof WempError) {
-        throw new RequestRejectedError(error.code, error.code === 'appid_mismatch' ? 403 : 400, error.message, {
-          errcode: error.errcode,
-        })
+        throw new RequestRejectedError(
+          error.code,
+          error.code === 'appid_mismatch' ? 403 : 400,
+          error.message,
+          {
+            errcode: error.errcode,
+          },
+        )
       }
       throw error
     }
-    return { message: parseMessage(parseBody(inner)), mode: compatible ? 'compatible' : 'safe', nonce, timestamp }
+    return {
+      message: parseMessage(parseBody(inner)),
+      mode: compatible ? 'compatible' : 'safe',
+      nonce,
+      timestamp,
+    }
   }
 
   /**
@@ -184,10 +222,20 @@ export class PushProtocol {
     const timestamp = queryParam(query, 'timestamp')
     const nonce = queryParam(query, 'nonce')
     if (!signature || !timestamp || !nonce) {
-      throw reject('missing_signature', 401, 'signature, timestamp or nonce is missing: this endpoint only answers WeChat', CryptErrorCode.ValidateSignature)
+      throw reject(
+        'missing_signature',
+        401,
+        'signature, timestamp or nonce is missing: this endpoint only answers WeChat',
+        CryptErrorCode.ValidateSignature,
+      )
     }
     if (!signaturesEqual(computeSignature([this.#token, timestamp, nonce]), signature)) {
-      throw reject('invalid_signature', 401, 'signature does not match the token (errcode -40001)', CryptErrorCode.ValidateSignature)
+      throw reject(
+        'invalid_signature',
+        401,
+        'signature does not match the token (errcode -40001)',
+        CryptErrorCode.ValidateSignature,
+      )
     }
     return { timestamp, nonce }
   }
@@ -196,7 +244,11 @@ export class PushProtocol {
     if (this.#maxSkew === undefined) return
     const skew = Math.abs(Math.floor(this.#now() / 1000) - Number(timestamp))
     if (!(skew <= this.#maxSkew)) {
-      throw reject('stale_timestamp', 401, `timestamp ${timestamp} is outside the accepted window of ${this.#maxSkew} s (a replayed request?)`)
+      throw reject(
+        'stale_timestamp',
+        401,
+        `timestamp ${timestamp} is outside the accepted window of ${this.#maxSkew} s (a replayed request?)`,
+      )
     }
   }
 }
@@ -205,7 +257,8 @@ function parseBody(body: string): XmlObject {
   try {
     return parseXml(body)
   } catch (error) {
-    if (error instanceof WempError) throw new RequestRejectedError('invalid_xml', 400, error.message, { errcode: CryptErrorCode.ParseXml })
+    if (error instanceof WempError)
+      throw new RequestRejectedError('invalid_xml', 400, error.message, { errcode: CryptErrorCode.ParseXml })
     throw error
   }
 }

@@ -49,7 +49,10 @@ export const reply = {
   text: (content: string): Reply => ({ type: 'text', content }),
   image: (mediaId: string): Reply => ({ type: 'image', mediaId }),
   voice: (mediaId: string): Reply => ({ type: 'voice', mediaId }),
-  video: (video: { mediaId: string; title?: string; description?: string }): Reply => ({ type: 'video', ...video }),
+  video: (video: { mediaId: string; title?: string; description?: string }): Reply => ({
+    type: 'video',
+    ...video,
+  }),
   music: (music: {
     thumbMediaId: string
     title?: string
@@ -63,7 +66,9 @@ export const reply = {
   }),
   /** Hands the conversation to the customer-service system (多客服), optionally to one agent. */
   transferToCustomerService: (kfAccount?: string): Reply =>
-    kfAccount === undefined ? { type: 'transfer_customer_service' } : { type: 'transfer_customer_service', kfAccount },
+    kfAccount === undefined
+      ? { type: 'transfer_customer_service' }
+      : { type: 'transfer_customer_service', kfAccount },
   /** Answers WeChat with `success`: nothing is shown to the follower and WeChat does not retry. */
   success: (): Reply => SUCCESS,
 }
@@ -92,7 +97,9 @@ export function isReply(value: unknown): value is Reply {
 }
 
 function isArticle(value: unknown): value is Article {
-  return typeof value === 'object' && value !== null && typeof (value as { title?: unknown }).title === 'string'
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { title?: unknown }).title === 'string'
+  )
 }
 
 /**
@@ -143,10 +150,12 @@ export function validateReply(value: Reply, maxArticles: number): void {
       if (typeof value.mediaId !== 'string' || value.mediaId === '') throw fail('mediaId is required')
       return
     case 'music':
-      if (typeof value.thumbMediaId !== 'string' || value.thumbMediaId === '') throw fail('thumbMediaId is required')
+      if (typeof value.thumbMediaId !== 'string' || value.thumbMediaId === '')
+        throw fail('thumbMediaId is required')
       return
     case 'news':
-      if (!Array.isArray(value.articles) || value.articles.length === 0) throw fail('at least one article is required')
+      if (!Array.isArray(value.articles) || value.articles.length === 0)
+        throw fail('at least one article is required')
       if (value.articles.length > maxArticles) {
         throw fail(
           `${value.articles.length} articles, but WeChat shows at most ${maxArticles} ${
@@ -174,7 +183,8 @@ export interface ReplyAddress {
   createTime: number
 }
 
-const opt = (name: string, value: string | undefined) => (value === undefined ? '' : `<${name}>${cdata(value)}</${name}>`)
+const opt = (name: string, value: string | undefined) =>
+  value === undefined ? '' : `<${name}>${cdata(value)}</${name}>`
 
 /**
  * Writes a passive reply as WeChat expects it. A `success` reply is the bare text `success`.
@@ -214,6 +224,11 @@ export function buildReplyXml(value: Reply, address: ReplyAddress): string {
  * The safe-mode reply envelope, laid out exactly as the official samples' template (whitespace is
  * not significant to WeChat, but byte-equality with the samples makes the vectors testable).
  */
-export function buildEncryptedEnvelope(encrypt: string, msgSignature: string, timestamp: string, nonce: string): string {
+export function buildEncryptedEnvelope(
+  encrypt: string,
+  msgSignature: string,
+  timestamp: string,
+  nonce: string,
+): string {
   return `<xml>\n<Encrypt><![CDATA[${encrypt}]]></Encrypt>\n<MsgSignature><![CDATA[${msgSignature}]]></MsgSignature>\n<TimeStamp>${timestamp}</TimeStamp>\n<Nonce>${cdata(nonce)}</Nonce>\n</xml>`
 }

@@ -43,7 +43,8 @@ function isSpace(code: number): boolean {
 export function parseXml(source: string): XmlObject {
   const parser = new Reader(source)
   parser.skipProlog()
-  if (parser.pos >= source.length || source.charCodeAt(parser.pos) !== 0x3c) throw invalid('no root element', parser.pos)
+  if (parser.pos >= source.length || source.charCodeAt(parser.pos) !== 0x3c)
+    throw invalid('no root element', parser.pos)
   const root = parser.element(0)
   parser.skipMisc()
   if (parser.pos < source.length) throw invalid('content after the root element', parser.pos)
@@ -196,13 +197,20 @@ function decodeText(src: string, start: number, end: number): string {
     if (semi < 0 || semi > end || semi - i > 12) throw invalid('bad entity reference', i)
     const ref = src.slice(i + 1, semi)
     if (ref.charCodeAt(0) === 0x23) {
-      const point = ref.charCodeAt(1) === 0x78 ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10)
-      if (!Number.isInteger(point) || point < 0 || point > 0x10ffff || !/^#(x[0-9a-fA-F]+|[0-9]+)$/.test(ref)) {
+      const point =
+        ref.charCodeAt(1) === 0x78 ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10)
+      if (
+        !Number.isInteger(point) ||
+        point < 0 ||
+        point > 0x10ffff ||
+        !/^#(x[0-9a-fA-F]+|[0-9]+)$/.test(ref)
+      ) {
         throw invalid(`bad character reference &${ref};`, i)
       }
       out += String.fromCodePoint(point)
     } else {
-      const named = NAMED_ENTITIES[ref]
+      // Own properties only: `&constructor;` or `&__proto__;` must not resolve through Object.prototype.
+      const named = Object.hasOwn(NAMED_ENTITIES, ref) ? NAMED_ENTITIES[ref] : undefined
       if (named === undefined) throw invalid(`unknown entity &${ref};`, i)
       out += named
     }
@@ -222,5 +230,8 @@ export function cdata(text: string): string {
 
 /** Escapes text for use outside CDATA. */
 export function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => `&${c === '<' ? 'lt' : c === '>' ? 'gt' : c === '&' ? 'amp' : c === '"' ? 'quot' : 'apos'};`)
+  return text.replace(
+    /[<>&"']/g,
+    (c) => `&${c === '<' ? 'lt' : c === '>' ? 'gt' : c === '&' ? 'amp' : c === '"' ? 'quot' : 'apos'};`,
+  )
 }

@@ -1,4 +1,9 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
 import type { Bot } from '../../bot/bot.js'
 import type { Query } from '../../protocol/push.js'
 
@@ -52,7 +57,9 @@ export function toNodeListener(bot: Bot, options: NodeAdapterOptions = {}) {
     const query = parseQuery(req.url)
     const method = req.method ?? 'GET'
     if (method !== 'POST') {
-      bot.handle({ method, query, headers: req.headers, body: null }).then((r) => send(res, r.status, r.headers, r.body))
+      bot
+        .handle({ method, query, headers: req.headers, body: null })
+        .then((r) => send(res, r.status, r.headers, r.body))
       req.resume()
       return
     }
@@ -99,7 +106,12 @@ function tooLarge(bot: Bot, res: ServerResponse, method: string, query: Query): 
     method,
   })
   res.setHeader('connection', 'close')
-  send(res, 413, { 'content-type': 'text/plain; charset=utf-8' }, `body_too_large: the body is larger than maxBodySize (${bot.maxBodySize} bytes)`)
+  send(
+    res,
+    413,
+    { 'content-type': 'text/plain; charset=utf-8' },
+    `body_too_large: the body is larger than maxBodySize (${bot.maxBodySize} bytes)`,
+  )
   void query
 }
 

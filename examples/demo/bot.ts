@@ -1,0 +1,85 @@
+import { type Bot, createBot, reply } from 'wemp'
+
+/** The demo's settings: from the environment, or development values when none are set. */
+export interface DemoConfig {
+  token: string
+  appId: string
+  encodingAESKey?: string
+  appSecret?: string
+  /** Whether the development values are in use (nothing was configured). */
+  development: boolean
+}
+
+/** Development values: good for `npm start` and the test kit, useless against the real WeChat. */
+export const DEVELOPMENT_CONFIG = {
+  token: 'wempdev',
+  appId: 'wx0000000000000000',
+  encodingAESKey: 'wempDevelopmentKey0000000000000000000000000',
+} as const
+
+/** Reads WECHAT_TOKEN, WECHAT_APP_ID, WECHAT_ENCODING_AES_KEY and WECHAT_APP_SECRET. */
+export function configFromEnv(env: Record<string, string | undefined> = process.env): DemoConfig {
+  const token = env.WECHAT_TOKEN
+  if (!token) return { ...DEVELOPMENT_CONFIG, development: true }
+  const config: DemoConfig = { token, appId: env.WECHAT_APP_ID ?? '', development: false }
+  if (env.WECHAT_ENCODING_AES_KEY) config.encodingAESKey = env.WECHAT_ENCODING_AES_KEY
+  if (env.WECHAT_APP_SECRET) config.appSecret = env.WECHAT_APP_SECRET
+  return config
+}
+
+/** The demo bot: echoes text, and shows menu keys, subscriptions, news, media and middleware. */
+export function createDemoBot(config: DemoConfig): Bot {
+  const bot = createBot({
+    token: config.token,
+    ...(config.appId ? { appId: config.appId } : {}),
+    ...(config.encodingAESKey ? { encodingAESKey: config.encodingAESKey } : {}),
+    onError: () => 'Sorry, something went wrong. 出错了，请稍后再试。',
+  })
+
+  // Middleware, onion order: time every push (visible with WEMP_LOG_LEVEL=debug).
+  bot.use(async (ctx, next) => {
+    const started = performance.now()
+    await next()
+    ctx.log.debug('handled', {
+      type: ctx.message.type,
+      reply: ctx.reply?.type,
+      ms: Number((performance.now() - started).toFixed(2)),
+    })
+  })
+
+  // Every text message gets `echo: <content>`.
+  bot.text((ctx) => `echo: ${ctx.message.content}`)
+
+  // A follower subscribed, perhaps through a parametric QR code (qrscene_<scene>).
+  bot.subscribe((ctx) => `Welcome! 欢迎关注。scene: ${ctx.message.scene ?? 'none'}`)
+  bot.scan((ctx) => `You scanned the code for scene ${ctx.message.scene}.`)
+
+  // Menu keys: an exact key answers with news (up to 8 articles in reply to an event)…
+  bot.click('V1001_TODAY', () => [
+    {
+      title: 'Today in wemp',
+      description: 'WeChat bots in TypeScript, built to run serverless.',
+      picUrl: 'https://example.com/wemp.png',
+      url: 'https://example.com/wemp',
+    },
+    { title: 'Quick start', url: 'https://example.com/wemp/quick-start' },
+  ])
+  // …and a regular expression catches a family of keys (the match is ctx.match).
+  bot.click(/^V1002_(\w+)$/, (ctx) => `You chose ${ctx.match[1]}.`)
+
+  // Media: send a follower's picture back to them.
+  bot.image((ctx) => reply.image(ctx.message.mediaId))
+  bot.location(
+    (ctx) => `You are at ${ctx.message.latitude}, ${ctx.message.longitude} (${ctx.message.label}).`,
+  )
+  // The LOCATION event arrives every few seconds when enabled: never answer it.
+  bot.event('LOCATION', () => null)
+
+  // Anything else: say what is supported.
+  bot.fallback((ctx) =>
+    ctx.message.type === 'event' || ctx.message.type === 'unknown'
+      ? null
+      : `This demo echoes text, returns pictures and locations. (${ctx.message.type} is not handled.)`,
+  )
+  return bot
+}
