@@ -241,7 +241,10 @@ describe('errors', () => {
     assert.equal((await kit.send(bot, kit.text('x'))).body, 'success')
     const logged = entries.find((e) => e.fields?.code === 'invalid_reply')
     assert.ok(logged)
-    assert.match(String((logged.fields?.error as Error | undefined)?.message), /at most 1 in a reply to a message/)
+    assert.match(
+      String((logged.fields?.error as Error | undefined)?.message),
+      /at most 1 in a reply to a message/,
+    )
     assert.equal((await kit.send(bot, kit.click('K'))).body, 'success')
     const ok = await kit.send(bot, kit.click('OK'))
     assert.equal(ok.reply?.type, 'news')

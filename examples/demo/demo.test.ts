@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createServer } from 'node:net'
+import { after, before, describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { createTestKit } from 'wemp/testing'
+import { createDemoBot, DEVELOPMENT_CONFIG } from './bot.js'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+describe('demo bot, in-process', () => {
+  const bot = createDemoBot({ ...DEVELOPMENT_CONFIG, development: true })
+  const kit = createTestKit(DEVELOPMENT_CONFIG)
+
+  test('shows the API: subscribe with scene, menu news, regex key, image, location, LOCATION, fallback', async () => {
+    assert.deepEqual((await kit.send(bot, kit.subscribe('promo'))).reply, {
+      type: 'text',
+      content: 'Welcome! 欢迎关注。scene: promo',
+    })
+    const news = await kit.send(bot, kit.click('V1001_TODAY'))
+    assert.deepEqual(news.violations, [])
+    assert.equal(news.reply?.type === 'news' && news.reply.articles.length, 2)
+    assert.deepEqual((await kit.send(bot, kit.click('V1002_SPORTS'))).reply, {
+      type: 'text',
+      content: 'You chose SPORTS.',
+    })
+    assert.deepEqual((await kit.send(bot, kit.message('image', { mediaId: 'MEDIA', picUrl: 'p' }))).reply, {
+      type: 'image',
+      mediaId: 'MEDIA',
+    })
+    const location = kit.message('location', { latitude: 23.1, longitude: 113.3, scale: 15, label: '广州' })
+    assert.deepEqual((await kit.send(bot, location)).reply, {
+      type: 'text',
+      content: 'You are at 23.1, 113.3 (广州).',
+    })
+    assert.equal(
+      (await kit.send(bot, kit.event('LOCATION', { latitude: 1, longitude: 2, precision: 3 }))).body,
+      'success',
+    )
+    assert.match(
+      String((await kit.send(bot, kit.message('voice', { mediaId: 'v', format: 'amr' }))).body),
+      /voice is not handled/,
+    )
+  })
+})
+
+describe('demo bot, as `npm start` runs it', () => {
+  let child: ChildProcess
+  let url = ''
+  const kit = createTestKit(DEVELOPMENT_CONFIG)
+
+  before(async () => {
+    const port = await freePort()
+    url = `http://127.0.0.1:${port}/wechat`
+    child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo/server.ts'], {
+      cwd: root,
+      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', WECHAT_TOKEN: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the demo did not start:\n${output}`)), 20_000)
+      child.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk
+        if (output.includes('listening')) {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      child.stderr?.on('data', (chunk: Buffer) => {
+        output += chunk
+      })
+      child.on('exit', (code) => reject(new Error(`the demo exited with ${code}:\n${output}`)))
+    })
+    assert.match(output, /WECHAT_TOKEN=wempdev/)
+  })
+  after(() => {
+    child.kill()
+  })
+
+  test('answers a text with exactly `echo: <content>` in plaintext, compatible and safe mode', async () => {
+    for (const mode of ['plaintext', 'compatible', 'safe'] as const) {
+      const res = await kit.send(url, kit.text('hello 你好'), { mode })
+      assert.deepEqual(res.violations, [], mode)
+      assert.deepEqual(res.reply, { type: 'text', content: 'echo: hello 你好' }, mode)
+      assert.equal(res.encrypted, mode !== 'plaintext')
+    }
+  })
+
+  test('passes the URL handshake and refuses forged requests', async () => {
+    const hs = await kit.verifyUrl(url)
+    assert.equal(hs.body, hs.echostr)
+    assert.equal((await kit.send(url, kit.text('x'), { token: 'forged123' })).status, 401)
+  })
+})
