@@ -30,7 +30,8 @@ async function coldRun(name, mode) {
       if (h.exitInfo) {
         throw new Error(`exited (code ${h.exitInfo.code}) before replying. Output: ${h.output() || '(none)'}`)
       }
-      if (Number(process.hrtime.bigint() - t0) / 1e6 > TIMEOUT_MS) throw new Error(`no reply within ${TIMEOUT_MS} ms`)
+      if (Number(process.hrtime.bigint() - t0) / 1e6 > TIMEOUT_MS)
+        throw new Error(`no reply within ${TIMEOUT_MS} ms`)
       let res
       try {
         res = await send(port, req, { timeout: 5000 })
@@ -120,7 +121,14 @@ export function formatColdStart(results, nodeBootMs) {
   const bare = results.find((r) => r.contender === 'bare' && r.status === 'ok')?.medianMs
   const rows = results.map((r) =>
     r.status === 'ok'
-      ? [r.contender, fmt(r.medianMs, 1), fmt(r.minMs, 1), fmt(r.maxMs, 1), fmt(r.medianListenMs, 1), ratio(r.medianMs, bare)]
+      ? [
+          r.contender,
+          fmt(r.medianMs, 1),
+          fmt(r.minMs, 1),
+          fmt(r.maxMs, 1),
+          fmt(r.medianListenMs, 1),
+          ratio(r.medianMs, bare),
+        ]
       : [r.contender, 'FAILED', '', '', '', ''],
   )
   const out = [
@@ -128,7 +136,8 @@ export function formatColdStart(results, nodeBootMs) {
     '  median ms = spawn → first correct reply; "listening" ms = spawn → the server printed its ready line.',
     '  vs bare = median ÷ bare median (lower is better).',
   ]
-  if (nodeBootMs) out.push(`  floor: \`node -e 0\` spawn → exit takes ${fmt(nodeBootMs, 1)} ms (median) on this machine.`)
+  if (nodeBootMs)
+    out.push(`  floor: \`node -e 0\` spawn → exit takes ${fmt(nodeBootMs, 1)} ms (median) on this machine.`)
   for (const r of results) if (r.status !== 'ok') out.push(`  ${r.contender}: ${summarize(r.reason)}`)
   return `\n${out.join('\n')}`
 }

@@ -1,11 +1,12 @@
 // HTTP throughput/latency: each contender in its own child process, loaded by autocannon from this process.
 // Usage: node bench/http.js   (env: BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_ONLY, BENCH_MODES, BENCH_QUICK)
+import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
+import { send } from './lib/client.js'
 import { BASELINES, selectedContenders } from './lib/contenders.js'
 import { fmt, isMain, ratio, summarize, table } from './lib/format.js'
 import { startServer, stopServer } from './lib/proc.js'
 import { buildTextRequest, checkReply } from './lib/requests.js'
-import { send } from './lib/client.js'
 import { settings } from './lib/settings.js'
 import { validateServer } from './lib/validate.js'
 
@@ -32,21 +33,31 @@ async function one(contender, mode, log) {
   try {
     const req = buildTextRequest(mode)
     const v = await validateServer(h.port, mode, req, { ceiling: contender.ceiling })
-    if (!v.ok) return { ...base, status: 'FAILED', stage: 'validate', reason: v.errors.join('; '), quirks: v.quirks }
+    if (!v.ok)
+      return { ...base, status: 'FAILED', stage: 'validate', reason: v.errors.join('; '), quirks: v.quirks }
 
+    // let the validation's own log lines (e.g. a warning for the forged request) arrive before counting noise
+    await sleep(100)
+    const bytesBeforeLoad = h.bytesOut
     if (settings.warmup > 0) await load(h.port, req, settings.warmup)
     const r = await load(h.port, req, settings.duration)
 
     // the server must still be alive, still correct, and quiet
     const after = checkReply(req, await send(h.port, req))
-    const noise = h.bytesOut - h.bytesAtListen
+    const noise = h.bytesOut - bytesBeforeLoad
     const result = {
       ...base,
       status: after.ok ? 'ok' : 'FAILED',
       ...(after.ok ? {} : { stage: 'after-load', reason: after.errors.join('; ') }),
       rps: r.requests.mean,
       rpsStddev: r.requests.stddev,
-      latencyMs: { mean: r.latency.mean, p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max },
+      latencyMs: {
+        mean: r.latency.mean,
+        p50: r.latency.p50,
+        p90: r.latency.p90,
+        p99: r.latency.p99,
+        max: r.latency.max,
+      },
       requests: r.requests.total,
       errors: r.errors,
       timeouts: r.timeouts,
@@ -84,7 +95,10 @@ export async function runHttp({ log = console.log } = {}) {
     }
   }
   log(formatHttp(results))
-  return { settings: { connections: settings.connections, warmupS: settings.warmup, durationS: settings.duration }, results }
+  return {
+    settings: { connections: settings.connections, warmupS: settings.warmup, durationS: settings.duration },
+    results,
+  }
 }
 
 export function formatHttp(results) {

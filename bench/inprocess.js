@@ -5,7 +5,14 @@ import { createRequire } from 'node:module'
 import { XMLParser } from 'fast-xml-parser'
 import { createBareBot } from './lib/bare-bot.js'
 import { fmt, isMain, median, ratio, summarize, table } from './lib/format.js'
-import { BENCH_CONFIG, buildTextRequest, checkReply, FIXTURE, nowSeconds, textMessageXml } from './lib/requests.js'
+import {
+  BENCH_CONFIG,
+  buildTextRequest,
+  checkReply,
+  FIXTURE,
+  nowSeconds,
+  textMessageXml,
+} from './lib/requests.js'
 import { settings } from './lib/settings.js'
 
 const require = createRequire(import.meta.url)
@@ -50,7 +57,9 @@ async function loadWemp() {
 
 export async function runInprocess({ log = console.log } = {}) {
   const { iterations, warmupIterations: warmup } = settings
-  log(`\n## In-process cost per message (no HTTP; ${iterations} timed after ${warmup} warm-up, median of ${BATCHES} batches)`)
+  log(
+    `\n## In-process cost per message (no HTTP; ${iterations} timed after ${warmup} warm-up, median of ${BATCHES} batches)`,
+  )
   const cfg = BENCH_CONFIG
   const wemp = await loadWemp()
   const bare = createBareBot(cfg)
@@ -110,7 +119,11 @@ export async function runInprocess({ log = console.log } = {}) {
   const parserIters = iterations * 2
   const parsers = [
     { name: 'fast-xml-parser', note: 'XMLParser({ parseTagValue: false }).parse', fn: () => fxp.parse(xml) },
-    { name: 'xml2js', note: 'parseString({ trim: true }) — the parser node-webot uses', fn: () => xml2jsParse(xml) },
+    {
+      name: 'xml2js',
+      note: 'parseString({ trim: true }) — the parser node-webot uses',
+      fn: () => xml2jsParse(xml),
+    },
   ]
   const parsing = []
   for (const p of parsers) {
@@ -125,7 +138,12 @@ export async function runInprocess({ log = console.log } = {}) {
     const fn = () => wemp.mod.parseXml(xml)
     try {
       if (!fn()) throw new Error('parseXml returned nothing')
-      parsing.push({ parser: 'wemp parseXml', note: 'parseXml(xml) from dist/index.js', status: 'ok', ...timeSync(fn, parserIters, warmup) })
+      parsing.push({
+        parser: 'wemp parseXml',
+        note: 'parseXml(xml) from dist/index.js',
+        status: 'ok',
+        ...timeSync(fn, parserIters, warmup),
+      })
     } catch (err) {
       parsing.push({ parser: 'wemp parseXml', status: 'FAILED', reason: err.message })
     }
@@ -136,33 +154,48 @@ export async function runInprocess({ log = console.log } = {}) {
       reason: wemp.mod ? 'dist/index.js does not export parseXml' : wempNote,
     })
   }
-  const result = { settings: { iterations, warmup, batches: BATCHES }, messages, parsing, xmlBytes: Buffer.byteLength(xml) }
+  const result = {
+    settings: { iterations, warmup, batches: BATCHES },
+    messages,
+    parsing,
+    xmlBytes: Buffer.byteLength(xml),
+  }
   log(formatInprocess(result))
   return result
 }
 
 export function formatInprocess({ messages, parsing, xmlBytes }) {
   const out = []
-  const us = (name, mode) => messages.find((m) => m.contender === name && m.mode === mode && m.status === 'ok')?.usPerOp
+  const us = (name, mode) =>
+    messages.find((m) => m.contender === name && m.mode === mode && m.status === 'ok')?.usPerOp
   out.push(
     table(
       ['contender', 'mode', 'µs/message', 'messages/s', 'vs bare'],
       messages.map((m) =>
         m.status === 'ok'
-          ? [m.contender, m.mode, fmt(m.usPerOp, 2), fmt(1e6 / m.usPerOp), ratio(m.usPerOp, us('bare', m.mode))]
+          ? [
+              m.contender,
+              m.mode,
+              fmt(m.usPerOp, 2),
+              fmt(1e6 / m.usPerOp),
+              ratio(m.usPerOp, us('bare', m.mode)),
+            ]
           : [m.contender, m.mode, m.status.toUpperCase(), '', ''],
       ),
     ),
   )
   out.push('  vs bare = µs/message ÷ bare µs/message (lower is better; 2.00× = twice the CPU per message).')
-  for (const m of messages) if (m.status !== 'ok') out.push(`  ${m.contender} ${m.mode}: ${summarize(m.reason)}`)
+  for (const m of messages)
+    if (m.status !== 'ok') out.push(`  ${m.contender} ${m.mode}: ${summarize(m.reason)}`)
   const fx = parsing.find((p) => p.parser === 'fast-xml-parser' && p.status === 'ok')?.usPerOp
   out.push(`\n  XML parse only (the ${xmlBytes}-byte plaintext text message):`)
   out.push(
     table(
       ['parser', 'µs/parse', 'vs fast-xml-parser'],
       parsing.map((p) =>
-        p.status === 'ok' ? [p.parser, fmt(p.usPerOp, 2), ratio(p.usPerOp, fx)] : [p.parser, p.status.toUpperCase(), ''],
+        p.status === 'ok'
+          ? [p.parser, fmt(p.usPerOp, 2), ratio(p.usPerOp, fx)]
+          : [p.parser, p.status.toUpperCase(), ''],
       ),
     ),
   )

@@ -45,7 +45,10 @@ const officialEncrypt =
   '+qdx1OKCy+5JPCBFWw70tm0fJGb2Jmeia4FCB7kao+/Q5c/ohsOzQHi8khUOb05JCpj0JB4RvQMkUyus8TPxLKJGQqcvZqzDpVzazhZv6JsXUnnR8XGT740XgXZUXQ7vJVnAG+tE8NUd4yFyjPy7GgiaviNrlCTj+l5kdfMuFUPpRSrfMZuMcp3Fn2Pede2IuQrKEYwKSqFIZoNqJ4M8EajAsjLY2km32IIjdf8YL/P50F7mStwntrA2cPDrM1kb6mOcfBgRtWygb3VIYnSeOBrebufAlr7F9mFUPAJGj04='
 const zeroKey = { token: 'AAAAA', appId: 'wxba5fad812f8e6fb9', encodingAESKey: 'A'.repeat(43) }
 test('official safe msg_signature', () => {
-  assert.equal(sign('AAAAA', '1714112445', '415670741', officialEncrypt), '046e02f8204d34f8ba5fa3b1db94908f3df2e9b3')
+  assert.equal(
+    sign('AAAAA', '1714112445', '415670741', officialEncrypt),
+    '046e02f8204d34f8ba5fa3b1db94908f3df2e9b3',
+  )
 })
 test('official safe decrypt (pad byte 19)', () => {
   const d = decrypt(officialEncrypt, zeroKey)
@@ -55,7 +58,10 @@ test('official safe decrypt (pad byte 19)', () => {
 })
 test('official reply encrypt + MsgSignature', () => {
   const enc = encrypt('{"demo_resp":"good luck"}', zeroKey, '707722b803182950')
-  assert.equal(enc, 'ELGduP2YcVatjqIS+eZbp80MNLoAUWvzzyJxgGzxZO/5sAvd070Bs6qrLARC9nVHm48Y4hyRbtzve1L32tmxSQ==')
+  assert.equal(
+    enc,
+    'ELGduP2YcVatjqIS+eZbp80MNLoAUWvzzyJxgGzxZO/5sAvd070Bs6qrLARC9nVHm48Y4hyRbtzve1L32tmxSQ==',
+  )
   assert.equal(sign('AAAAA', '1713424427', '415670741', enc), '1b9339964ed2e271e7c7b6ff2b0ef902fc94dea1')
 })
 test('official Java sample encrypt (UTF-8 msg_len)', () => {
@@ -156,7 +162,10 @@ test('checker rejects a wrong reply', () => {
   const req = buildTextRequest('safe', cfg)
   const res = bot.handle(buildTextRequest('safe', cfg, { content: 'other' }))
   assert.equal(checkReply(req, res, cfg).ok, false)
-  assert.equal(checkReply(req, { ...res, body: res.body.replace(/[0-9a-f]{40}/, 'f'.repeat(40)) }, cfg).ok, false)
+  assert.equal(
+    checkReply(req, { ...res, body: res.body.replace(/[0-9a-f]{40}/, 'f'.repeat(40)) }, cfg).ok,
+    false,
+  )
 })
 
 console.log(`selftest: ${passed} passed, ${failed} failed`)

@@ -117,7 +117,8 @@ export function createBareBot({ token, appId, encodingAESKey }) {
     const { timestamp, nonce } = query
     if (typeof timestamp !== 'string' || typeof nonce !== 'string') return res(400, 'bad request')
     if (method === 'GET') {
-      if (!sameHex(query.signature, sha1Sorted([token, timestamp, nonce]))) return res(401, 'invalid signature')
+      if (!sameHex(query.signature, sha1Sorted([token, timestamp, nonce])))
+        return res(401, 'invalid signature')
       return res(200, String(query.echostr ?? ''))
     }
     if (method !== 'POST') return res(405, 'method not allowed')
@@ -136,7 +137,8 @@ export function createBareBot({ token, appId, encodingAESKey }) {
       xml = decrypt(enc)
       if (xml === null) return res(400, 'bad ciphertext')
     } else {
-      if (!sameHex(query.signature, sha1Sorted([token, timestamp, nonce]))) return res(401, 'invalid signature')
+      if (!sameHex(query.signature, sha1Sorted([token, timestamp, nonce])))
+        return res(401, 'invalid signature')
       xml = xml0
     }
     if (field(xml, 'MsgType') !== 'text') return res(200, 'success')

@@ -16,7 +16,11 @@ export function send(port, req, { timeout = 5000 } = {}) {
         const chunks = []
         res.on('data', (c) => chunks.push(c))
         res.on('end', () =>
-          resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+          resolve({
+            status: res.statusCode,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
         )
         res.on('error', reject)
       },

@@ -77,7 +77,8 @@ export function encrypt(msg, cfg, random = FIXTURE.random) {
 export function decrypt(b64, cfg) {
   const key = aesKey(cfg.encodingAESKey)
   const data = Buffer.from(b64, 'base64')
-  if (data.length === 0 || data.length % 16 !== 0) throw new Error(`ciphertext length ${data.length} is not a multiple of 16`)
+  if (data.length === 0 || data.length % 16 !== 0)
+    throw new Error(`ciphertext length ${data.length} is not a multiple of 16`)
   const decipher = createDecipheriv('aes-256-cbc', key, key.subarray(0, 16))
   decipher.setAutoPadding(false)
   const plain = Buffer.concat([decipher.update(data), decipher.final()])

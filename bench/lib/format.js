@@ -49,5 +49,5 @@ export function summarize(msg, max = 300) {
     .filter(Boolean)
   const first = (lines[0] ?? '').replace(/ Output: .*$/, '')
   const err = lines.find((l, i) => i > 0 && /^\w*Error\b|^Error \[/.test(l))
-  return (err ? `${first} — ${err}` : lines[0] ?? '').slice(0, max)
+  return (err ? `${first} — ${err}` : (lines[0] ?? '')).slice(0, max)
 }

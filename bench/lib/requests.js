@@ -95,7 +95,14 @@ export function buildHandshake(cfg = BENCH_CONFIG, opts = {}) {
   const timestamp = String(opts.timestamp ?? nowSeconds())
   const nonce = opts.nonce ?? FIXTURE.nonce
   const query = { signature: sign(cfg.token, timestamp, nonce), timestamp, nonce, echostr: FIXTURE.echostr }
-  return { method: 'GET', path: toPath(query), query, headers: {}, body: '', expect: { echostr: FIXTURE.echostr } }
+  return {
+    method: 'GET',
+    path: toPath(query),
+    query,
+    headers: {},
+    body: '',
+    expect: { echostr: FIXTURE.echostr },
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -115,7 +122,8 @@ function parseXmlStrict(xml) {
 export function bodyText(body) {
   if (body === undefined || body === null) return ''
   if (typeof body === 'string') return body
-  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')
+  if (body instanceof Uint8Array)
+    return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')
   return String(body)
 }
 
@@ -149,7 +157,8 @@ export function checkReply(req, res, cfg = BENCH_CONFIG) {
   let inner
   try {
     const body = bodyText(res.body)
-    if (res.status !== 200) throw new Error(`status ${res.status} (body ${JSON.stringify(body.slice(0, 120))})`)
+    if (res.status !== 200)
+      throw new Error(`status ${res.status} (body ${JSON.stringify(body.slice(0, 120))})`)
     const ctype = String(header(res.headers, 'content-type') ?? '')
     if (!/xml/i.test(ctype)) quirks.push(`content-type ${ctype ? JSON.stringify(ctype) : 'missing'}`)
     let innerXml = body
@@ -166,13 +175,16 @@ export function checkReply(req, res, cfg = BENCH_CONFIG) {
       if (str(outer.MsgSignature) !== expected) throw new Error('MsgSignature does not verify')
       if (!plausibleSeconds(ts)) quirks.push(`envelope TimeStamp ${ts} is not unix seconds`)
       const dec = decrypt(enc, cfg)
-      if (dec.receiveId !== cfg.appId) throw new Error(`encrypted reply receiveid ${JSON.stringify(dec.receiveId)} != appId`)
+      if (dec.receiveId !== cfg.appId)
+        throw new Error(`encrypted reply receiveid ${JSON.stringify(dec.receiveId)} != appId`)
       innerXml = dec.msg
     }
     inner = parseXmlStrict(innerXml)
     const want = req.expect
-    if (str(inner.ToUserName) !== want.toUser) errors.push(`ToUserName ${JSON.stringify(str(inner.ToUserName))}`)
-    if (str(inner.FromUserName) !== want.fromUser) errors.push(`FromUserName ${JSON.stringify(str(inner.FromUserName))}`)
+    if (str(inner.ToUserName) !== want.toUser)
+      errors.push(`ToUserName ${JSON.stringify(str(inner.ToUserName))}`)
+    if (str(inner.FromUserName) !== want.fromUser)
+      errors.push(`FromUserName ${JSON.stringify(str(inner.FromUserName))}`)
     if (str(inner.MsgType) !== 'text') errors.push(`MsgType ${JSON.stringify(str(inner.MsgType))}`)
     if (str(inner.Content) !== want.content) errors.push(`Content ${JSON.stringify(str(inner.Content))}`)
     const ct = str(inner.CreateTime)

@@ -6,7 +6,8 @@ function num(name, dflt, quick) {
   const v = env[name]
   if (v !== undefined && v !== '') {
     const n = Number(v)
-    if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(v)}`)
+    if (!Number.isFinite(n) || n < 0)
+      throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(v)}`)
     return n
   }
   return QUICK ? quick : dflt
@@ -14,7 +15,12 @@ function num(name, dflt, quick) {
 
 function list(name) {
   const v = env[name]
-  return v ? v.split(',').map((s) => s.trim()).filter(Boolean) : null
+  return v
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : null
 }
 
 export const settings = {

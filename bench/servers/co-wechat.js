@@ -2,8 +2,9 @@
 // echo bot on bare node:http through a minimal Koa-context shim (koa is not installed). The middleware
 // reads ctx.query / ctx.method / ctx.req / ctx.request.{body,length,charset} and writes
 // ctx.status / ctx.body / ctx.type; the shim provides exactly that and writes the response like Koa would.
-import { createRequire } from 'node:module'
+
 import http from 'node:http'
+import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
 const coWechat = require('co-wechat')
@@ -44,7 +45,8 @@ http
     // Koa semantics: a body without an explicit status is 200, no body at all is 404
     const body = ctx.body
     const status = ctx.status ?? (body === undefined || body === null ? 404 : 200)
-    const type = ctx.type ?? (typeof body === 'string' && body !== '' ? 'text/plain; charset=utf-8' : undefined)
+    const type =
+      ctx.type ?? (typeof body === 'string' && body !== '' ? 'text/plain; charset=utf-8' : undefined)
     res.writeHead(status, type ? { 'content-type': type } : {})
     res.end(body ?? '')
   })

@@ -1,8 +1,9 @@
 // Contender "wechat-npm": node-webot/wechat 2.1.0 (npm `wechat`), the classic connect-style middleware,
 // running the same echo bot on bare node:http. The middleware only needs `req.query` (express/connect
 // would set it); the tiny shim below parses the query string and supplies `next`.
-import { createRequire } from 'node:module'
+
 import http from 'node:http'
+import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
 const wechat = require('wechat')
@@ -14,7 +15,7 @@ const middleware = wechat(
     appid: process.env.WECHAT_APP_ID,
     encodingAESKey: process.env.WECHAT_ENCODING_AES_KEY,
   },
-  wechat.text((message, req, res) => {
+  wechat.text((message, _req, res) => {
     res.reply(`echo: ${message.Content}`)
   }),
 )
