@@ -5,5 +5,9 @@ import { renderMessagesDoc } from '../scripts/messages-doc.js'
 
 test('docs/messages.md is generated from the message table and up to date', () => {
   const onDisk = readFileSync(new URL('../docs/messages.md', import.meta.url), 'utf8')
-  assert.equal(onDisk, renderMessagesDoc(), 'run `npx tsx scripts/messages-doc.ts` to regenerate docs/messages.md')
+  assert.equal(
+    onDisk,
+    renderMessagesDoc(),
+    'run `npx tsx scripts/messages-doc.ts` to regenerate docs/messages.md',
+  )
 })

@@ -104,7 +104,7 @@ export class PushProtocol {
     this.#checkFreshness(timestamp)
     void nonce
     const echostr = queryParam(query, 'echostr')
-    if (echostr === undefined) throw reject('missing_signature', 400, 'echostr is missing from the handshake')
+    if (echostr === undefined) throw reject('invalid_message', 400, 'echostr is missing from the handshake')
     return echostr
   }
 
@@ -163,7 +163,8 @@ export class PushProtocol {
         // with the plain signature checked, this is exactly as trustworthy as plaintext mode.
         this.#verifyPlain(query)
         delete outer.Encrypt
-        return { message: parseMessage(outer), mode: 'plaintext', nonce, timestamp }
+        // The mode is how it arrived; seal() answers in plaintext, which compatible mode accepts.
+        return { message: parseMessage(outer), mode: 'compatible', nonce, timestamp }
       }
       throw new WempError(
         'encryption_not_configured',

@@ -28,11 +28,13 @@ function sort3(a: string, b: string, c: string): string[] {
   return [a, b, c]
 }
 
+const HEX = /^[0-9a-fA-F]+$/
+
 /** Compares two signatures in constant time (for equal lengths); case-insensitive hex. */
 export function signaturesEqual(expected: string, received: string): boolean {
-  // Lower-case first: toLowerCase can change the length ('İ' → 'i̇'), and timingSafeEqual throws on unequal lengths.
+  if (expected.length !== received.length || expected.length === 0 || !HEX.test(received)) return false
+  // Only ASCII hex digits get here: lower-casing keeps the length, and latin1 keeps every character.
   const lower = received.toLowerCase()
-  if (expected.length !== lower.length || expected.length === 0) return false
   const a = Buffer.from(expected, 'latin1')
   const b = Buffer.from(lower, 'latin1')
   return timingSafeEqual(a, b)

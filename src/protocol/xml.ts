@@ -54,7 +54,19 @@ export function parseXml(source: string): XmlObject {
 
 class Reader {
   pos = 0
+  /** The name of the element element() last read (its caller keys the value by it). */
+  lastName = ''
+  /** The next `&` at or after some earlier position (src.length when there is none): found once, not per text run. */
+  #amp = -1
   constructor(readonly src: string) {}
+
+  #text(start: number, end: number): string {
+    if (this.#amp < start) {
+      const next = this.src.indexOf('&', start)
+      this.#amp = next < 0 ? this.src.length : next
+    }
+    return this.#amp >= end ? this.src.slice(start, end) : decodeText(this.src, start, end)
+  }
 
   /** Skips a BOM, the XML declaration, comments, processing instructions and white space. */
   skipProlog(): void {
@@ -92,6 +104,7 @@ class Reader {
     while (i < src.length && !isSpace(code) && code !== 0x3e && code !== 0x2f) code = src.charCodeAt(++i)
     if (i === nameStart || i >= src.length) throw invalid('bad start tag', this.pos)
     const name = src.slice(nameStart, i)
+    this.lastName = name
     // Skip attributes (WeChat sends none that matter), honouring quotes.
     let selfClosing = false
     for (;;) {
@@ -124,7 +137,8 @@ class Reader {
     for (;;) {
       const lt = src.indexOf('<', this.pos)
       if (lt < 0) throw invalid(`unclosed element <${name}>`, nameStart)
-      if (lt > this.pos) text += decodeText(src, this.pos, lt)
+      // Text beside child elements (indentation) is dropped, so it is not even decoded.
+      if (lt > this.pos && children === undefined) text += this.#text(this.pos, lt)
       const next = src.charCodeAt(lt + 1)
       if (next === 0x2f) {
         // </name>
@@ -134,6 +148,7 @@ class Reader {
         while (j < src.length && isSpace(src.charCodeAt(j))) j++
         if (src.charCodeAt(j) !== 0x3e) throw invalid(`mismatched end tag, expected </${name}>`, lt)
         this.pos = j + 1
+        this.lastName = name
         return children ?? text
       }
       if (next === 0x21) {
@@ -158,8 +173,8 @@ class Reader {
         continue
       }
       this.pos = lt
-      const childName = childNameAt(src, lt + 1)
       const value = this.element(depth + 1)
+      const childName = this.lastName
       if (children === undefined) children = Object.create(null) as XmlObject
       const existing = children[childName]
       if (existing === undefined) children[childName] = value
@@ -168,13 +183,6 @@ class Reader {
       else children[childName] = [existing, value]
     }
   }
-}
-
-function childNameAt(src: string, start: number): string {
-  let i = start
-  let code = src.charCodeAt(i)
-  while (i < src.length && !isSpace(code) && code !== 0x3e && code !== 0x2f) code = src.charCodeAt(++i)
-  return src.slice(start, i)
 }
 
 const NAMED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 
 /**
  * Loads ../shared/reference/wechat-vectors.json (the known-answer vectors and XML samples) for the
@@ -33,8 +33,12 @@ export interface VectorFile {
   xml_samples: XmlSample[]
 }
 
-/** The file, relative to the repository root: `../shared/reference/wechat-vectors.json`. */
-export const VECTORS_URL = new URL('../../../shared/reference/wechat-vectors.json', import.meta.url)
+/** The reference copy, beside the repository: `../shared/reference/wechat-vectors.json`. */
+export const SHARED_VECTORS_URL = new URL('../../../shared/reference/wechat-vectors.json', import.meta.url)
+/** The copy committed in the repository, for checkouts without ../shared (CI). */
+export const FIXTURE_VECTORS_URL = new URL('../fixtures/wechat-vectors.json', import.meta.url)
+/** The file the tests read: the shared reference when present, else the committed fixture. */
+export const VECTORS_URL = existsSync(SHARED_VECTORS_URL) ? SHARED_VECTORS_URL : FIXTURE_VECTORS_URL
 
 function isRecord(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -56,7 +60,12 @@ function toVector(value: unknown, index: number): Vector {
   assert.equal(typeof id, 'string', `vectors[${index}].id`)
   assert.equal(typeof kind, 'string', `vectors[${index}].kind`)
   assert.ok(isRecord(expected), `vectors[${index}].expected`)
-  const vector: Vector = { id: String(id), kind: String(kind), inputs: stringRecord(inputs, String(id)), expected }
+  const vector: Vector = {
+    id: String(id),
+    kind: String(kind),
+    inputs: stringRecord(inputs, String(id)),
+    expected,
+  }
   if (expected_derived !== undefined) {
     assert.ok(isRecord(expected_derived), `${String(id)}.expected_derived`)
     vector.expected_derived = expected_derived
@@ -75,7 +84,8 @@ function toSample(value: unknown, index: number): XmlSample {
   assert.equal(typeof kind, 'string')
   assert.equal(typeof xml, 'string')
   const sample: XmlSample = { id: String(id), kind: String(kind), xml: String(xml) }
-  if (expected_text !== undefined) sample.expected_text = stringRecord(expected_text, `${String(id)}.expected_text`)
+  if (expected_text !== undefined)
+    sample.expected_text = stringRecord(expected_text, `${String(id)}.expected_text`)
   if (expect_wellformed !== undefined) {
     assert.equal(typeof expect_wellformed, 'boolean')
     sample.expect_wellformed = expect_wellformed === true

@@ -39,7 +39,8 @@ function pathOf(url: string | undefined): string {
 
 function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
   if (res.headersSent) return
-  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) })
+  // end(body) right after writeHead lets Node set content-length and send head and body in one write.
+  res.writeHead(status, headers)
   res.end(body)
 }
 
