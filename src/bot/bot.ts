@@ -253,15 +253,31 @@ export class Bot {
   // ── serving ───────────────────────────────────────────────────────────────
 
   /**
-   * Answers one HTTP request from WeChat, given as plain data. Never throws: every failure is a
-   * status with a short reason, and is logged.
+   * Answers one HTTP request from WeChat, given as plain data. Never throws (nor rejects): every
+   * failure is a status with a short reason, and is logged.
    */
-  handle = async (request: WempRequest): Promise<WempResponse> => {
+  handle = (request: WempRequest): Promise<WempResponse> => {
     try {
       const method = request.method.toUpperCase()
-      if (method === 'POST') return await this.#post(request)
+      if (method === 'POST') {
+        if (exceedsLimit(request.body, this.maxBodySize)) throw this.#tooLarge()
+        const push: OpenedPush = this.protocol.open(request.query, bodyText(request.body))
+        const ctx = new PushContext(push.message, push.mode, request, this.log)
+        const value = this.#answer(ctx)
+        if (value instanceof Promise) {
+          return value.then(
+            (reply) => this.#respond(reply, push),
+            (error: unknown) => this.#failure(error, request),
+          )
+        }
+        return Promise.resolve(this.#respond(value, push))
+      }
       if (method === 'GET') {
-        return { status: 200, headers: { ...TEXT_HEADERS }, body: this.protocol.handshake(request.query) }
+        return Promise.resolve({
+          status: 200,
+          headers: { ...TEXT_HEADERS },
+          body: this.protocol.handshake(request.query),
+        })
       }
       throw new RequestRejectedError(
         'method_not_allowed',
@@ -269,7 +285,7 @@ export class Bot {
         `${method} is not used by WeChat: only GET and POST`,
       )
     } catch (error) {
-      return this.#failure(error, request)
+      return Promise.resolve(this.#failure(error, request))
     }
   }
 
@@ -307,11 +323,7 @@ export class Bot {
     return this.#answer(ctx)
   }
 
-  async #post(request: WempRequest): Promise<WempResponse> {
-    if (exceedsLimit(request.body, this.maxBodySize)) throw this.#tooLarge()
-    const push: OpenedPush = this.protocol.open(request.query, bodyText(request.body))
-    const ctx = new PushContext(push.message, push.mode, request, this.log)
-    const value = await this.#answer(ctx)
+  #respond(value: Reply, push: OpenedPush): WempResponse {
     return {
       status: 200,
       headers: value.type === 'success' ? { ...TEXT_HEADERS } : { ...XML_HEADERS },
@@ -319,22 +331,40 @@ export class Bot {
     }
   }
 
-  async #answer(ctx: PushContext): Promise<Reply> {
+  /** Runs middleware and handlers; synchronous unless one of them is not. Never throws. */
+  #answer(ctx: PushContext): Reply | Promise<Reply> {
     try {
       if (this.#middleware.length === 0) {
-        ctx.reply = await this.#router.route(ctx)
-      } else {
-        this.#run ??= compose(this.#middleware, async (c) => {
-          c.reply = await this.#router.route(c)
-        })
-        await this.#run(ctx)
+        const routed = this.#router.route(ctx)
+        if (routed instanceof Promise) {
+          return routed.then(
+            (reply) => this.#finish(ctx, reply),
+            (error: unknown) => this.#handlerFailed(error, ctx),
+          )
+        }
+        return this.#finish(ctx, routed)
       }
-      const value = ctx.reply ?? SUCCESS
-      validateReply(value, isUserMessage(ctx.message) ? MAX_ARTICLES_FOR_MESSAGES : MAX_ARTICLES)
-      return value
+      this.#run ??= compose(this.#middleware, async (c) => {
+        c.reply = await this.#router.route(c)
+      })
+      return this.#run(ctx).then(
+        () => this.#finish(ctx, ctx.reply),
+        (error: unknown) => this.#handlerFailed(error, ctx),
+      )
     } catch (error) {
       return this.#handlerFailed(error, ctx)
     }
+  }
+
+  #finish(ctx: PushContext, routed: Reply | undefined): Reply | Promise<Reply> {
+    ctx.reply = routed
+    const value = routed ?? SUCCESS
+    try {
+      validateReply(value, isUserMessage(ctx.message) ? MAX_ARTICLES_FOR_MESSAGES : MAX_ARTICLES)
+    } catch (error) {
+      return this.#handlerFailed(error, ctx)
+    }
+    return value
   }
 
   async #handlerFailed(error: unknown, ctx: PushContext): Promise<Reply> {

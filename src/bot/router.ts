@@ -37,31 +37,48 @@ export function patternMatcher<M>(pattern: Pattern<M>, read: (message: M) => str
 /**
  * The handler list. Routes are tried in the order they were added; the first whose handler returns
  * a reply value answers. Fallback routes are tried after all the others.
+ *
+ * Routing stays synchronous until a handler returns a promise: most handlers of a WeChat bot
+ * answer at once, and every avoided promise is measurable at tens of thousands of requests a second.
  */
 export class Router {
   readonly #routes: Route[] = []
   readonly #fallbacks: Route[] = []
+  #all: Route[] | undefined
 
   add(matches: Matcher, handler: Handler): void {
     this.#routes.push({ matches, handler })
+    this.#all = undefined
   }
 
   addFallback(handler: Handler): void {
     this.#fallbacks.push({ matches: () => true, handler })
+    this.#all = undefined
   }
 
-  /** Runs the first matching handler that answers; returns its reply, or undefined when none did. */
-  async route(ctx: Context): Promise<Reply | undefined> {
+  /** Runs the first matching handler that answers; its reply, or undefined when none did. */
+  route(ctx: Context): Reply | undefined | Promise<Reply | undefined> {
+    this.#all ??= [...this.#routes, ...this.#fallbacks]
+    return this.#from(this.#all, 0, ctx)
+  }
+
+  #from(routes: Route[], start: number, ctx: Context): Reply | undefined | Promise<Reply | undefined> {
     const message = ctx.message
-    for (const list of [this.#routes, this.#fallbacks]) {
-      for (const route of list) {
-        if (!route.matches(message, ctx)) continue
-        let value = route.handler(ctx)
-        if (value instanceof Promise) value = await value
-        const reply = toReply(value)
-        if (reply !== undefined) return reply
-        ctx.match = undefined
+    for (let i = start; i < routes.length; i++) {
+      const route = routes[i]!
+      if (!route.matches(message, ctx)) continue
+      const value = route.handler(ctx)
+      if (value instanceof Promise) {
+        return value.then((resolved) => {
+          const reply = toReply(resolved)
+          if (reply !== undefined) return reply
+          ctx.match = undefined
+          return this.#from(routes, i + 1, ctx)
+        })
       }
+      const reply = toReply(value)
+      if (reply !== undefined) return reply
+      ctx.match = undefined
     }
     return undefined
   }
