@@ -71,3 +71,16 @@ export {
   verifySignature,
 } from './protocol/signature.js'
 export { cdata, escapeXml, parseXml, type XmlObject, type XmlValue } from './protocol/xml.js'
+export { type Session, type SessionData, SessionManager, type SessionOptions } from './session/session.js'
+export { createMemoryStore, MemoryStore, type MemoryStoreOptions } from './storage/memory/index.js'
+export {
+  checkKey,
+  DEFAULT_PREFIX,
+  type Entry,
+  type Json,
+  type Store,
+  StoreError,
+  type StoreErrorCode,
+  type StoreOptions,
+  type WriteOptions,
+} from './storage/store.js'

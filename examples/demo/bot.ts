@@ -1,4 +1,4 @@
-import { type Bot, createBot, reply } from 'wemp'
+import { type Bot, createBot, reply, type Store } from 'wemp'
 
 /** The demo's settings: from the environment, or development values when none are set. */
 export interface DemoConfig {
@@ -6,6 +6,8 @@ export interface DemoConfig {
   appId: string
   encodingAESKey?: string
   appSecret?: string
+  /** Where sessions live: `WECHAT_STORE` (see {@link openStore}); default in memory. */
+  store?: string
   /** Whether the development values are in use (nothing was configured). */
   development: boolean
 }
@@ -20,17 +22,43 @@ export const DEVELOPMENT_CONFIG = {
 /** Reads WECHAT_TOKEN, WECHAT_APP_ID, WECHAT_ENCODING_AES_KEY and WECHAT_APP_SECRET. */
 export function configFromEnv(env: Record<string, string | undefined> = process.env): DemoConfig {
   const token = env.WECHAT_TOKEN
-  if (!token) return { ...DEVELOPMENT_CONFIG, development: true }
-  const config: DemoConfig = { token, appId: env.WECHAT_APP_ID ?? '', development: false }
+  const config: DemoConfig = token
+    ? { token, appId: env.WECHAT_APP_ID ?? '', development: false }
+    : { ...DEVELOPMENT_CONFIG, development: true }
+  if (!token) return env.WECHAT_STORE ? { ...config, store: env.WECHAT_STORE } : config
   if (env.WECHAT_ENCODING_AES_KEY) config.encodingAESKey = env.WECHAT_ENCODING_AES_KEY
   if (env.WECHAT_APP_SECRET) config.appSecret = env.WECHAT_APP_SECRET
+  if (env.WECHAT_STORE) config.store = env.WECHAT_STORE
   return config
 }
 
-/** The demo bot: echoes text, and shows menu keys, subscriptions, news, media and middleware. */
-export function createDemoBot(config: DemoConfig): Bot {
+/**
+ * Opens the store named by a URL: `memory` (the default), `redis://…`, `postgres://…`,
+ * `mysql://…`, `sqlite:<file>` or `file:<directory>`. Each backend's driver is loaded only here,
+ * when asked for.
+ */
+export async function openStore(url: string | undefined): Promise<Store | undefined> {
+  if (!url || url === 'memory') return undefined
+  if (/^rediss?:/.test(url)) return (await import('wemp/storage/redis')).createRedisStore({ url })
+  if (/^postgres(ql)?:/.test(url)) return (await import('wemp/storage/postgres')).createPostgresStore({ url })
+  if (/^mysql:/.test(url)) return (await import('wemp/storage/mysql')).createMysqlStore({ url })
+  if (url.startsWith('sqlite:'))
+    return (await import('wemp/storage/sqlite')).createSqliteStore({ filename: url.slice(7) })
+  if (url.startsWith('file:'))
+    return (await import('wemp/storage/file')).createFileStore({ dir: url.slice(5) })
+  throw new Error(
+    `WECHAT_STORE=${url}: use memory, redis://…, postgres://…, mysql://…, sqlite:<file> or file:<dir>`,
+  )
+}
+
+/**
+ * The demo bot: echoes text, counts each follower's messages in their session, and shows menu
+ * keys, subscriptions, news, media and middleware.
+ */
+export function createDemoBot(config: DemoConfig, store?: Store): Bot {
   const bot = createBot({
     token: config.token,
+    ...(store ? { store } : {}),
     ...(config.appId ? { appId: config.appId } : {}),
     ...(config.encodingAESKey ? { encodingAESKey: config.encodingAESKey } : {}),
     onError: () => 'Sorry, something went wrong. 出错了，请稍后再试。',
@@ -47,8 +75,18 @@ export function createDemoBot(config: DemoConfig): Bot {
     })
   })
 
-  // Every text message gets `echo: <content>`.
-  bot.text((ctx) => `echo: ${ctx.message.content}`)
+  // Every text message gets `echo: <content>`, and counts in the follower's session.
+  bot.text(async (ctx) => {
+    await ctx.session.update((s) => {
+      s.messages = (Number(s.messages) || 0) + 1
+    })
+    return `echo: ${ctx.message.content}`
+  })
+  // The menu key V1003_COUNT tells the follower how many messages they sent.
+  bot.click('V1003_COUNT', async (ctx) => {
+    const { messages } = await ctx.session.get()
+    return `You have sent ${Number(messages) || 0} messages.`
+  })
 
   // A follower subscribed, perhaps through a parametric QR code (qrscene_<scene>).
   bot.subscribe((ctx) => `Welcome! 欢迎关注。scene: ${ctx.message.scene ?? 'none'}`)

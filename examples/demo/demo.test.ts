@@ -53,34 +53,68 @@ describe('demo bot, in-process', () => {
   })
 })
 
+async function startDemo(
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const port = await freePort()
+  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo/server.ts'], {
+    cwd: root,
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', WECHAT_TOKEN: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the demo did not start:\n${output}`)), 20_000)
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk
+      if (output.includes('listening') && output.includes('store')) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk
+    })
+    child.on('exit', (code) => reject(new Error(`the demo exited with ${code}:\n${output}`)))
+  })
+  return { child, url: `http://127.0.0.1:${port}/wechat`, output: () => output }
+}
+
+describe('demo bot with WECHAT_STORE=redis://… shares sessions between two processes', () => {
+  const redis = process.env.WEMP_TEST_REDIS_URL
+  const kit = createTestKit(DEVELOPMENT_CONFIG)
+  const children: ChildProcess[] = []
+  after(() => {
+    for (const child of children) child.kill()
+  })
+  test(
+    'a follower counted by one process is seen by the other',
+    redis ? {} : { skip: 'WEMP_TEST_REDIS_URL is not set: no Redis to test against' },
+    async () => {
+      const a = await startDemo({ WECHAT_STORE: redis! })
+      const b = await startDemo({ WECHAT_STORE: redis! })
+      children.push(a.child, b.child)
+      assert.match(a.output(), /sessions in the redis store/)
+      const follower = { fromUserName: `oDemoRedis${Date.now()}` }
+      await kit.send(a.url, kit.text('one', follower))
+      await kit.send(b.url, kit.text('two', follower), { mode: 'safe' })
+      await kit.send(a.url, kit.text('three', follower), { mode: 'compatible' })
+      const count = await kit.send(b.url, { ...kit.click('V1003_COUNT'), ...follower })
+      assert.deepEqual(count.reply, { type: 'text', content: 'You have sent 3 messages.' })
+    },
+  )
+})
+
 describe('demo bot, as `npm start` runs it', () => {
   let child: ChildProcess
   let url = ''
   const kit = createTestKit(DEVELOPMENT_CONFIG)
 
   before(async () => {
-    const port = await freePort()
-    url = `http://127.0.0.1:${port}/wechat`
-    child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo/server.ts'], {
-      cwd: root,
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', WECHAT_TOKEN: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let output = ''
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the demo did not start:\n${output}`)), 20_000)
-      child.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk
-        if (output.includes('listening')) {
-          clearTimeout(timer)
-          resolve()
-        }
-      })
-      child.stderr?.on('data', (chunk: Buffer) => {
-        output += chunk
-      })
-      child.on('exit', (code) => reject(new Error(`the demo exited with ${code}:\n${output}`)))
-    })
+    const started = await startDemo({})
+    child = started.child
+    url = started.url
+    const output = started.output()
     assert.match(output, /WECHAT_TOKEN=wempdev/)
   })
   after(() => {

@@ -1,8 +1,8 @@
 import { createServer } from 'wemp/adapters/node'
-import { configFromEnv, createDemoBot } from './bot.js'
+import { configFromEnv, createDemoBot, openStore } from './bot.js'
 
 const config = configFromEnv()
-const bot = createDemoBot(config)
+const bot = createDemoBot(config, await openStore(config.store))
 const port = Number(process.env.PORT ?? 3000)
 const host = process.env.HOST ?? '0.0.0.0'
 
@@ -23,5 +23,8 @@ createServer(bot, { path: '/wechat' }).listen(port, host, () => {
       `token set, AppID ${config.appId || '(none)'}, safe mode ${config.encodingAESKey ? 'available' : 'off (no EncodingAESKey)'}`,
     )
   }
+  lines.push(
+    `sessions in the ${bot.store.name} store${config.store ? '' : ' (set WECHAT_STORE=redis://… to share them)'}`,
+  )
   console.log(lines.join('\n'))
 })

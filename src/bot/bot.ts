@@ -18,6 +18,9 @@ import {
   toReply,
   validateReply,
 } from '../protocol/replies.js'
+import { SessionManager, type SessionOptions } from '../session/session.js'
+import { MemoryStore } from '../storage/memory/index.js'
+import type { Store } from '../storage/store.js'
 import { type Context, type MatchedContext, PushContext } from './context.js'
 import { createConsoleLogger, type Logger, type LogLevel, silentLogger } from './logger.js'
 import { compose, type Middleware } from './middleware.js'
@@ -59,6 +62,14 @@ export interface BotOptions {
    * nothing, and WeChat does not retry).
    */
   onError?: ErrorHook
+  /**
+   * Where state lives: sessions now; retry de-duplication and the access token later. Default:
+   * an in-memory store (fine for one long-lived process; use Redis, a database or object storage
+   * when several instances or cloud functions serve the bot).
+   */
+  store?: Store
+  /** Session settings. */
+  session?: SessionOptions
   /** The clock, in milliseconds (for tests). */
   now?: () => number
 }
@@ -93,6 +104,10 @@ export class Bot {
   readonly log: Logger
   readonly protocol: PushProtocol
   readonly maxBodySize: number
+  /** The bot's store (see {@link BotOptions.store}). */
+  readonly store: Store
+  readonly sessions: SessionManager
+  readonly #account: string
   readonly #router = new Router()
   readonly #middleware: Middleware[] = []
   #run: ((ctx: Context) => Promise<void>) | undefined
@@ -107,6 +122,9 @@ export class Bot {
     this.log =
       options.logger === false ? silentLogger : (options.logger ?? createConsoleLogger(options.logLevel))
     this.#onError = options.onError
+    this.store = options.store ?? new MemoryStore()
+    this.sessions = new SessionManager(this.store, options.session)
+    this.#account = options.appId ?? ''
   }
 
   // ── registration ──────────────────────────────────────────────────────────
@@ -262,7 +280,7 @@ export class Bot {
       if (method === 'POST') {
         if (exceedsLimit(request.body, this.maxBodySize)) throw this.#tooLarge()
         const push: OpenedPush = this.protocol.open(request.query, bodyText(request.body))
-        const ctx = new PushContext(push.message, push.mode, request, this.log)
+        const ctx = new PushContext(push.message, push.mode, request, this.log, this.sessions, this.#account)
         const value = this.#answer(ctx)
         if (value instanceof Promise) {
           return value.then(
@@ -319,7 +337,14 @@ export class Bot {
    */
   async dispatch(message: Message, options?: { mode?: Mode; request?: WempRequest }): Promise<Reply> {
     const request = options?.request ?? { method: 'POST', query: {} }
-    const ctx = new PushContext(message, options?.mode ?? 'plaintext', request, this.log)
+    const ctx = new PushContext(
+      message,
+      options?.mode ?? 'plaintext',
+      request,
+      this.log,
+      this.sessions,
+      this.#account,
+    )
     return this.#answer(ctx)
   }
 

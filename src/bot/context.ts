@@ -1,6 +1,7 @@
 import type { Message } from '../protocol/messages.js'
 import type { Mode } from '../protocol/push.js'
 import type { Reply } from '../protocol/replies.js'
+import type { Session, SessionData, SessionManager } from '../session/session.js'
 import type { Logger } from './logger.js'
 import type { WempRequest } from './request.js'
 
@@ -31,6 +32,14 @@ export interface Context<M = Message> {
   reply: Reply | undefined
   /** The match of a regular-expression filter (text content or menu key), when one matched. */
   match?: RegExpExecArray
+  /**
+   * The follower's session, in the bot's store: read only when a handler asks, saved only when
+   * changed, safe under concurrency (see `Session.update`).
+   *
+   * @example
+   * const { count } = await ctx.session.update((s) => { s.count = (Number(s.count) || 0) + 1 })
+   */
+  readonly session: Session<SessionData>
 }
 
 /** A handler's context once a regular expression matched. */
@@ -40,13 +49,22 @@ export class PushContext<M extends Message = Message> implements Context<M> {
   reply: Reply | undefined = undefined
   match?: RegExpExecArray
   #state: Record<string, unknown> | undefined
+  #session: Session<SessionData> | undefined
 
   constructor(
     readonly message: M,
     readonly mode: Mode,
     readonly request: WempRequest,
     readonly log: Logger,
+    readonly sessions: SessionManager,
+    /** Whose sessions these are: the AppID, or the account id when no AppID is configured. */
+    readonly account: string,
   ) {}
+
+  get session(): Session<SessionData> {
+    this.#session ??= this.sessions.open(this.account || this.message.toUserName, this.message.fromUserName)
+    return this.#session
+  }
 
   get openid(): string {
     return this.message.fromUserName

@@ -20,6 +20,7 @@ export type WempErrorCode =
   | 'method_not_allowed'
   | 'invalid_reply'
   | 'handler_error'
+  | 'session_conflict'
 
 /** The base class of every error wemp throws on purpose. */
 export class WempError extends Error {
