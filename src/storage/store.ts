@@ -9,9 +9,13 @@
  *   `prefix` (default `wemp:`) so that several bots can share one database or bucket.
  * - **Values** are JSON: what `get` returns is a deep copy of what was written (`JSON.parse(JSON.stringify(v))`).
  *   `undefined` is not a value; top-level `null` is.
- * - **Versions** are opaque strings that change on every write of a key. Compare them only for
- *   equality; never parse them.
- * - **TTL** (`ttl`, milliseconds, > 0) makes a key expire: once expired it reads as absent, `add`
+ * - **Versions** are opaque strings that change on every write of a key and are never reused for
+ *   that key, even after it was deleted or expired (so a stale compare-and-set cannot succeed on a
+ *   re-created key). Compare them only for equality; never parse them. An unknown or malformed
+ *   version simply does not match.
+ * - **Prefixes** must not nest (`bot:` and `bot:x:` on one backend could name the same key): give
+ *   each bot a prefix of its own, ending in `:`.
+ * - **TTL** (`ttl`, milliseconds, > 0 and at most ten years) makes a key expire: once expired it reads as absent, `add`
  *   may create it again, and `compareAndSet` on it fails. Expiry is checked on read, so it is exact
  *   to the backend clock's precision (documented per backend); storage is reclaimed later by the
  *   backend's own expiry or a sweep. A write without `ttl` makes the key permanent.
@@ -21,11 +25,12 @@
  *   same version exactly one succeeds.
  * - **Failures** of the backend (unreachable, timed out, refused) reject with {@link StoreError}
  *   (code `store_unavailable`) within the backend's timeout: never a hang, never a silent success.
+ *   So does any operation on a store after `close()`.
  *
  * @example
  * const created = await store.add('lock:token', { owner: id }, { ttl: 10_000 })  // undefined if held
  * const entry = await store.get<{ count: number }>('counter')
- * await store.compareAndSet('counter', entry.version, { count: entry.value.count + 1 })
+ * if (entry) await store.compareAndSet('counter', entry.version, { count: entry.value.count + 1 })
  */
 
 /** A JSON value. */
@@ -60,7 +65,12 @@ export interface Store {
    * Writes a key only if its current version is `version`: the basis of lost-update-free sessions.
    * @returns the new version, or undefined when the key changed, expired or was deleted since
    */
-  compareAndSet(key: string, version: string, value: Json, options?: WriteOptions): Promise<string | undefined>
+  compareAndSet(
+    key: string,
+    version: string,
+    value: Json,
+    options?: WriteOptions,
+  ): Promise<string | undefined>
   /**
    * Deletes a key; with `version`, only if that is still its version.
    * @returns whether a live key was deleted
@@ -98,7 +108,11 @@ const KEY_PATTERN = /^[A-Za-z0-9:_\-.@]{1,200}$/
 /** Checks a key against the contract. @throws StoreError `invalid_key` */
 export function checkKey(store: string, key: string): void {
   if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
-    throw new StoreError(store, 'invalid_key', `invalid key ${JSON.stringify(key)}: use 1-200 of A-Z a-z 0-9 : _ - . @`)
+    throw new StoreError(
+      store,
+      'invalid_key',
+      `invalid key ${JSON.stringify(key)}: use 1-200 of A-Z a-z 0-9 : _ - . @`,
+    )
   }
 }
 
@@ -118,8 +132,17 @@ export function encodeValue(store: string, value: Json): string {
 export function checkTtl(store: string, options: WriteOptions | undefined): number | undefined {
   const ttl = options?.ttl
   if (ttl === undefined) return undefined
-  if (!Number.isFinite(ttl) || ttl <= 0) throw new StoreError(store, 'invalid_value', `ttl must be a positive number of milliseconds, got ${ttl}`)
+  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0 || ttl > MAX_TTL) {
+    throw new StoreError(
+      store,
+      'invalid_value',
+      `ttl must be a number of milliseconds from 1 to ${MAX_TTL} (ten years), got ${String(ttl)}`,
+    )
+  }
   return Math.ceil(ttl)
 }
+
+/** The longest TTL: ten years, in milliseconds. */
+export const MAX_TTL = 10 * 365 * 24 * 3600 * 1000
 
 export const DEFAULT_PREFIX = 'wemp:'
