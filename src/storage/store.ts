@@ -11,10 +11,10 @@
  *   `undefined` is not a value; top-level `null` is.
  * - **Versions** are opaque strings that change on every write of a key and are never reused for
  *   that key, even after it was deleted or expired (so a stale compare-and-set cannot succeed on a
- *   re-created key). Compare them only for equality; never parse them. An unknown or malformed
+ *   re-created key): counters, or at least 63 random bits, which never repeat in practice. Compare them only for equality; never parse them. An unknown or malformed
  *   version simply does not match.
- * - **Prefixes** must not nest (`bot:` and `bot:x:` on one backend could name the same key): give
- *   each bot a prefix of its own, ending in `:`.
+ * - **Prefixes** use the key characters, at most 55 of them, and must not nest (`bot:` and `bot:x:`
+ *   on one backend could name the same key): give each bot a prefix of its own, ending in `:`.
  * - **TTL** (`ttl`, milliseconds, > 0 and at most ten years) makes a key expire: once expired it reads as absent, `add`
  *   may create it again, and `compareAndSet` on it fails. Expiry is checked on read, so it is exact
  *   to the backend clock's precision (documented per backend); storage is reclaimed later by the
@@ -25,7 +25,7 @@
  *   same version exactly one succeeds.
  * - **Failures** of the backend (unreachable, timed out, refused) reject with {@link StoreError}
  *   (code `store_unavailable`) within the backend's timeout: never a hang, never a silent success.
- *   So does any operation on a store after `close()`.
+ *   So does any operation on a store after `close()`, and a key holding data wemp did not write.
  *
  * @example
  * const created = await store.add('lock:token', { owner: id }, { ttl: 10_000 })  // undefined if held
