@@ -11,6 +11,7 @@ import { runInprocess } from './inprocess.js'
 import { selectedContenders } from './lib/contenders.js'
 import { fmt, table } from './lib/format.js'
 import { settings } from './lib/settings.js'
+import { runStorage } from './storage.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '..')
@@ -50,6 +51,7 @@ if (!existsSync(path.join(root, 'dist/index.js'))) {
 const inprocess = await runInprocess()
 const coldStart = await runColdStart()
 const http = await runHttp()
+const storage = await runStorage()
 
 // one-line-per-contender summary
 const rows = contenders.map((c) => {
@@ -101,6 +103,7 @@ const out = {
   inprocess,
   coldStart,
   http,
+  storage,
 }
 const dir = path.join(here, 'results')
 mkdirSync(dir, { recursive: true })
