@@ -9,7 +9,6 @@
 // Runs on dist/ (npm run build first). `node bench/storage.js`; BENCH_QUICK=1 for fewer rounds.
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { fmt, isMain, median, table } from './lib/format.js'
