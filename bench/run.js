@@ -6,6 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runColdStart } from './cold-start.js'
+import { runColdStartServerless } from './cold-start-serverless.js'
 import { runHttp } from './http.js'
 import { runInprocess } from './inprocess.js'
 import { selectedContenders } from './lib/contenders.js'
@@ -50,6 +51,7 @@ if (!existsSync(path.join(root, 'dist/index.js'))) {
 
 const inprocess = await runInprocess()
 const coldStart = await runColdStart()
+const serverless = await runColdStartServerless()
 const http = await runHttp()
 const storage = await runStorage()
 
@@ -102,6 +104,7 @@ const out = {
   },
   inprocess,
   coldStart,
+  serverless,
   http,
   storage,
 }
