@@ -7,10 +7,11 @@
 // Servers come from WEMP_TEST_REDIS_URL / WEMP_TEST_POSTGRES_URL / WEMP_TEST_MYSQL_URL (defaults:
 // the standard local ports); a backend whose server does not answer is reported as skipped.
 // Runs on dist/ (npm run build first). `node bench/storage.js`; BENCH_QUICK=1 for fewer rounds.
-import { execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { promisify } from 'node:util'
 import { fmt, isMain, median, table } from './lib/format.js'
 import { settings } from './lib/settings.js'
 
@@ -24,6 +25,22 @@ const urls = {
   mysql: process.env.WEMP_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test',
 }
 
+// The S3 row runs against s3rver, a local S3-protocol server (it ignores conditional headers, which
+// does not change what a round costs): latency of the protocol round trips and of request signing.
+let s3rver
+let s3Endpoint = ''
+async function startS3() {
+  const { default: S3rver } = await import('@20minutes/s3rver')
+  s3rver = new S3rver({
+    port: 0,
+    address: '127.0.0.1',
+    silent: true,
+    directory: path.join(scratch, 's3'),
+    configureBuckets: [{ name: 'bench' }],
+  })
+  s3Endpoint = `http://127.0.0.1:${(await s3rver.run()).port}`
+}
+
 /** name → [module, factory name, options (as JSON, so a child process can rebuild them)] */
 function backends(prefix) {
   return {
@@ -33,6 +50,20 @@ function backends(prefix) {
     redis: ['redis', 'createRedisStore', { prefix, url: urls.redis }],
     postgres: ['postgres', 'createPostgresStore', { prefix, url: urls.postgres }],
     mysql: ['mysql', 'createMysqlStore', { prefix, url: urls.mysql }],
+    s3: [
+      's3',
+      'createS3Store',
+      {
+        prefix,
+        endpoint: s3Endpoint,
+        bucket: 'bench',
+        region: 'us-east-1',
+        provider: 'minio',
+        forcePathStyle: true,
+        accessKeyId: 'S3RVER',
+        secretAccessKey: 'S3RVER',
+      },
+    ],
   }
 }
 
@@ -69,16 +100,22 @@ async function latency(name, rounds) {
   }
 }
 
-function coldImport(name, withFirstGet) {
+// Asynchronous: the S3 test server runs in this process and must keep answering meanwhile.
+async function coldImport(name, withFirstGet) {
   const [module, factory, options] = backends(`benchcold${process.pid}:`)[name]
   const script = withFirstGet
     ? `const t=performance.now();const m=await import(${JSON.stringify(dist(module))});const s=m.${factory}(${JSON.stringify(options)});await s.get('k');const ms=performance.now()-t;await s.close();console.log(ms)`
     : `const t=performance.now();await import(${JSON.stringify(dist(module))});console.log(performance.now()-t)`
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
     cwd: root,
-    encoding: 'utf8',
   })
-  return Number(out.trim().split('\n').pop())
+  return Number(stdout.trim().split('\n').pop())
+}
+
+async function sequence(n, fn) {
+  const out = []
+  for (let i = 0; i < n; i++) out.push(await fn())
+  return out
 }
 
 export async function runStorage() {
@@ -89,11 +126,12 @@ export async function runStorage() {
   )
   const rows = []
   const results = []
+  await startS3().catch((error) => console.log(`  (no S3 test server: ${error.message})`))
   for (const name of Object.keys(backends(''))) {
     try {
       const us = await latency(name, rounds)
-      const importMs = median(Array.from({ length: runs }, () => coldImport(name, false)))
-      const firstGetMs = median(Array.from({ length: runs }, () => coldImport(name, true)))
+      const importMs = median(await sequence(runs, () => coldImport(name, false)))
+      const firstGetMs = median(await sequence(runs, () => coldImport(name, true)))
       results.push({
         backend: name,
         status: 'ok',
@@ -124,6 +162,8 @@ export async function runStorage() {
   console.log(
     '  import+connect+get ms = … plus creating a store and its first get (driver load, connect, table check).',
   )
+  console.log('  s3 = against s3rver on 127.0.0.1 (a local S3-protocol server), path-style, SigV4 signing.')
+  await s3rver?.close()
   rmSync(scratch, { recursive: true, force: true })
   return { settings: { rounds, runs }, results }
 }
