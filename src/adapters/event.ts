@@ -16,36 +16,6 @@ export type LooseValues = Readonly<
   Record<string, string | number | boolean | readonly (string | number | boolean)[] | null | undefined>
 >
 
-/**
- * A refusal the adapter answers itself, in the core's format (`code: reason`, plain text) and
- * logged as the core logs its own: a warning for a bad request, an error for a configuration
- * problem (status 500).
- */
-export function refuse(
-  bot: Bot,
-  status: number,
-  code: string,
-  reason: string,
-  method?: string,
-): WempResponse {
-  const log = status >= 500 ? bot.log.error : bot.log.warn
-  log.call(bot.log, 'request refused', { status, code, reason, method })
-  const headers: Record<string, string> = { 'content-type': TEXT_PLAIN }
-  if (status === 413) headers.connection = 'close'
-  return { status, headers, body: `${code}: ${reason}` }
-}
-
-/** The 413 answer for a body over `bot.maxBodySize`, worded as the core words its own. */
-export function bodyTooLarge(bot: Bot, method?: string): WempResponse {
-  return refuse(
-    bot,
-    413,
-    'body_too_large',
-    `the body is larger than maxBodySize (${bot.maxBodySize} bytes)`,
-    method,
-  )
-}
-
 /** The body, ready for the core, or the answer that refuses it. */
 export type DecodedBody = { body: string | Uint8Array | null } | { refused: WempResponse }
 
@@ -68,21 +38,21 @@ export function decodeBody(bot: Bot, raw: unknown, isBase64Encoded: unknown, met
   if (raw === undefined || raw === null) return { body: null }
   if (typeof raw !== 'string') {
     return {
-      refused: refuse(bot, 400, 'invalid_body', `the event's body is a ${typeof raw}, not a string`, method),
+      refused: bot.refuse(400, 'invalid_body', `the event's body is a ${typeof raw}, not a string`, method),
     }
   }
   if (isBase64Encoded !== true && isBase64Encoded !== 'true') {
-    return exceedsLimit(raw, bot.maxBodySize) ? { refused: bodyTooLarge(bot, method) } : { body: raw }
+    return exceedsLimit(raw, bot.maxBodySize) ? { refused: bot.tooLarge(method) } : { body: raw }
   }
   const text = raw.trim()
-  if (base64Length(text) > bot.maxBodySize) return { refused: bodyTooLarge(bot, method) }
+  if (base64Length(text) > bot.maxBodySize) return { refused: bot.tooLarge(method) }
   if (!BASE64.test(text) && !BASE64URL.test(text)) {
     return {
-      refused: refuse(bot, 400, 'invalid_body', 'isBase64Encoded is true but the body is not base64', method),
+      refused: bot.refuse(400, 'invalid_body', 'isBase64Encoded is true but the body is not base64', method),
     }
   }
   const bytes = Buffer.from(text, BASE64.test(text) ? 'base64' : 'base64url')
-  return bytes.byteLength > bot.maxBodySize ? { refused: bodyTooLarge(bot, method) } : { body: bytes }
+  return bytes.byteLength > bot.maxBodySize ? { refused: bot.tooLarge(method) } : { body: bytes }
 }
 
 /**

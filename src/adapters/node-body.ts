@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Bot } from '../bot/bot.js'
 import { exceedsLimit } from '../bot/request.js'
-import { bodyTooLarge, type DecodedBody, refuse } from './event.js'
+import type { DecodedBody } from './event.js'
 
 /**
  * Finding a request's body under Node frameworks (Express, Koa), whatever ran before wemp: the
@@ -84,22 +84,21 @@ export async function nodeRequestBody(
   for (const candidate of [parsed.rawBody, parsed.body]) {
     if (typeof candidate === 'string' || candidate instanceof Uint8Array) {
       return exceedsLimit(candidate, bot.maxBodySize)
-        ? { refused: bodyTooLarge(bot, method) }
+        ? { refused: bot.tooLarge(method) }
         : { body: candidate }
     }
   }
   if (!bodyConsumed(req)) {
     if (Number(req.headers['content-length'] ?? '0') > bot.maxBodySize) {
       req.resume()
-      return { refused: bodyTooLarge(bot, method) }
+      return { refused: bot.tooLarge(method) }
     }
     try {
       const bytes = await readBody(req, bot.maxBodySize)
-      return bytes === undefined ? { refused: bodyTooLarge(bot, method) } : { body: bytes }
+      return bytes === undefined ? { refused: bot.tooLarge(method) } : { body: bytes }
     } catch (error) {
       return {
-        refused: refuse(
-          bot,
+        refused: bot.refuse(
           400,
           'invalid_body',
           `the body could not be read (${(error as Error).message})`,
@@ -112,8 +111,7 @@ export async function nodeRequestBody(
   if (typeof parsed.body === 'object' && parsed.body !== null) {
     if (FORM_OR_JSON.test(type)) {
       return {
-        refused: refuse(
-          bot,
+        refused: bot.refuse(
           400,
           'invalid_body',
           `WeChat sends XML (text/xml), not ${type.split(';')[0]}`,
@@ -122,8 +120,7 @@ export async function nodeRequestBody(
       }
     }
     return {
-      refused: refuse(
-        bot,
+      refused: bot.refuse(
         500,
         'body_parsed',
         `a body parser read this XML body before wemp and left an object: ${hint}`,
@@ -132,12 +129,6 @@ export async function nodeRequestBody(
     }
   }
   return {
-    refused: refuse(
-      bot,
-      500,
-      'body_consumed',
-      `something read the request body before wemp: ${hint}`,
-      method,
-    ),
+    refused: bot.refuse(500, 'body_consumed', `something read the request body before wemp: ${hint}`, method),
   }
 }

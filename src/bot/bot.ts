@@ -323,7 +323,7 @@ export class Bot {
       const declared = Number(request.headers.get('content-length') ?? '0')
       body = declared > this.maxBodySize ? undefined : await readLimited(request.body, this.maxBodySize)
       if (body === undefined) {
-        const response = this.#failure(this.#tooLarge(), { method: request.method, query })
+        const response = this.tooLarge(request.method)
         return new Response(response.body, { status: response.status, headers: response.headers })
       }
     }
@@ -414,6 +414,29 @@ export class Bot {
     }
   }
 
+  /**
+   * Answers a request refused before it reaches the core (an adapter's malformed event, a body
+   * over the limit), worded and logged exactly as the core's own refusals: `code: reason` in plain
+   * text, a warning (an error for a 5xx status).
+   */
+  refuse(status: number, code: string, reason: string, method?: string): WempResponse {
+    return this.#refused(status, code, reason, { method })
+  }
+
+  /** The 413 answer for a body over {@link maxBodySize}, for adapters that read bodies themselves. */
+  tooLarge(method?: string): WempResponse {
+    return this.refuse(413, 'body_too_large', this.#tooLarge().message, method)
+  }
+
+  #refused(status: number, code: string, reason: string, fields: Record<string, unknown>): WempResponse {
+    const log = status >= 500 ? this.log.error : this.log.warn
+    log.call(this.log, 'request refused', { status, code, ...fields, reason })
+    const headers: Record<string, string> = { ...TEXT_HEADERS }
+    if (status === 405) headers.allow = 'GET, POST'
+    if (status === 413) headers.connection = 'close'
+    return { status, headers, body: `${code}: ${reason}` }
+  }
+
   #tooLarge(): RequestRejectedError {
     return new RequestRejectedError(
       'body_too_large',
@@ -424,16 +447,10 @@ export class Bot {
 
   #failure(error: unknown, request: Pick<WempRequest, 'method' | 'query'>): WempResponse {
     if (error instanceof RequestRejectedError) {
-      this.log.warn('request refused', {
-        status: error.status,
-        code: error.code,
+      return this.#refused(error.status, error.code, error.message, {
         errcode: error.errcode,
-        reason: error.message,
         method: request.method,
       })
-      const headers: Record<string, string> = { ...TEXT_HEADERS }
-      if (error.status === 405) headers.allow = 'GET, POST'
-      return { status: error.status, headers, body: `${error.code}: ${error.message}` }
     }
     if (error instanceof WempError) {
       this.log.error('request failed', { code: error.code, errcode: error.errcode, reason: error.message })

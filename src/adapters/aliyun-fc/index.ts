@@ -7,7 +7,6 @@ import {
   flattenQuery,
   type LooseValues,
   lowerCaseHeaders,
-  refuse,
 } from '../event.js'
 import type { FcContext, FcHandler, FcHttpEvent, FcOptions, FcResult } from './types.js'
 
@@ -137,7 +136,7 @@ export function fc(bot: Bot, options: FcOptions = {}): FcHandler {
     const event = parseFcEvent(raw)
     if (!isFcHttpEvent(event)) {
       if (event !== undefined && (isObject(event.requestContext) || typeof event.rawPath === 'string')) {
-        return toResult(refuse(bot, 400, 'invalid_event', 'the HTTP event has no requestContext.http.method'))
+        return toResult(bot.refuse(400, 'invalid_event', 'the HTTP event has no requestContext.http.method'))
       }
       throw notHttp(raw, event)
     }

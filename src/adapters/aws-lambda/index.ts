@@ -9,7 +9,6 @@ import {
   type LooseValues,
   lowerCaseHeaders,
   parseQueryString,
-  refuse,
   statusLine,
   stripStage,
 } from '../event.js'
@@ -211,7 +210,7 @@ export function lambda(bot: Bot, options: LambdaOptions = {}): LambdaHandler {
     const source = lambdaEventSource(event)
     if (source === undefined) {
       if (isObject(event) && isObject(event.requestContext)) {
-        return proxyResult(refuse(bot, 400, 'invalid_event', 'the HTTP event has no method'))
+        return proxyResult(bot.refuse(400, 'invalid_event', 'the HTTP event has no method'))
       }
       throw notHttp(event)
     }

@@ -66,7 +66,7 @@ export function toNodeListener(bot: Bot, options: NodeAdapterOptions = {}) {
     }
     const declared = Number(req.headers['content-length'] ?? '0')
     if (declared > limit) {
-      tooLarge(bot, res, method, query)
+      tooLarge(bot, res, method)
       req.resume()
       return
     }
@@ -79,7 +79,7 @@ export function toNodeListener(bot: Bot, options: NodeAdapterOptions = {}) {
       if (size > limit) {
         aborted = true
         chunks.length = 0
-        tooLarge(bot, res, method, query)
+        tooLarge(bot, res, method)
         return
       }
       chunks.push(chunk)
@@ -99,21 +99,9 @@ export function toNodeListener(bot: Bot, options: NodeAdapterOptions = {}) {
   }
 }
 
-function tooLarge(bot: Bot, res: ServerResponse, method: string, query: Query): void {
-  bot.log.warn('request refused', {
-    status: 413,
-    code: 'body_too_large',
-    reason: `the body is larger than maxBodySize (${bot.maxBodySize} bytes)`,
-    method,
-  })
-  res.setHeader('connection', 'close')
-  send(
-    res,
-    413,
-    { 'content-type': 'text/plain; charset=utf-8' },
-    `body_too_large: the body is larger than maxBodySize (${bot.maxBodySize} bytes)`,
-  )
-  void query
+function tooLarge(bot: Bot, res: ServerResponse, method: string): void {
+  const refused = bot.tooLarge(method)
+  send(res, refused.status, refused.headers, refused.body)
 }
 
 /** An `http.Server` serving the bot; call `.listen(port)` on it. */

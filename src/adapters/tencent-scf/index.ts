@@ -7,7 +7,6 @@ import {
   flattenQuery,
   type LooseValues,
   lowerCaseHeaders,
-  refuse,
   stripStage,
 } from '../event.js'
 import type {
@@ -155,7 +154,7 @@ export function scf(bot: Bot, options: ScfOptions = {}): ScfHandler {
   return async (event: unknown, _context?: ScfContext): Promise<ScfResult> => {
     if (!isScfHttpEvent(event)) {
       if (isObject(event) && (isObject(event.requestContext) || 'queryString' in event)) {
-        return toResult(refuse(bot, 400, 'invalid_event', 'the HTTP event has no httpMethod'))
+        return toResult(bot.refuse(400, 'invalid_event', 'the HTTP event has no httpMethod'))
       }
       throw notHttp(event)
     }
