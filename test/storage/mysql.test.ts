@@ -7,14 +7,12 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { createServer } from 'node:net'
 import { after, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import mysql, { type RowDataPacket } from 'mysql2/promise'
 import { createMysqlStore, MysqlStore } from '../../src/storage/mysql/index.js'
-import { StoreError } from '../../src/storage/store.js'
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js'
 import { runStoreContract } from './contract.js'
+import { closedPort, isStoreError, proxiedUrl } from './server-helpers.js'
 
 const url = process.env.WEMP_TEST_MYSQL_URL
 const skip = url
@@ -22,10 +20,8 @@ const skip = url
   : 'WEMP_TEST_MYSQL_URL is not set: no MySQL/MariaDB to test against (CI sets it, see .ci/run)'
 const MODULE = new URL('../../src/storage/mysql/index.ts', import.meta.url).href
 
-const proxies: TcpProxy[] = []
 const tables: string[] = []
 after(async () => {
-  await Promise.all(proxies.map((proxy) => proxy.close()))
   if (url && tables.length > 0) {
     const connection = await mysql.createConnection(url)
     await connection.query(`DROP TABLE IF EXISTS ${tables.join(', ')}`).finally(() => connection.end())
@@ -41,29 +37,8 @@ function tableName(): string {
 
 /** A store whose connections go through a TCP proxy to the test server. */
 async function throughProxy(prefix: string, options: { timeout?: number; connectTimeout?: number } = {}) {
-  const target = new URL(url!)
-  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 3306) })
-  proxies.push(proxy)
-  target.hostname = proxy.host
-  target.port = String(proxy.port)
-  return { store: createMysqlStore({ url: target.href, prefix, ...options }), proxy }
-}
-
-function isStoreError(code: string) {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof StoreError, `expected a StoreError, got ${String(error)}`)
-    assert.equal(error.code, code, error.message)
-    return true
-  }
-}
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
+  const { url: proxied, proxy } = await proxiedUrl(url!, 3306)
+  return { store: createMysqlStore({ url: proxied, prefix, ...options }), proxy }
 }
 
 if (url) {

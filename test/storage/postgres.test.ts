@@ -6,14 +6,12 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { createServer } from 'node:net'
 import { after, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { createPostgresStore, PostgresStore } from '../../src/storage/postgres/index.js'
-import { StoreError } from '../../src/storage/store.js'
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js'
 import { runStoreContract } from './contract.js'
+import { closedPort, isStoreError, proxiedUrl } from './server-helpers.js'
 
 const url = process.env.WEMP_TEST_POSTGRES_URL
 const skip = url
@@ -21,10 +19,8 @@ const skip = url
   : 'WEMP_TEST_POSTGRES_URL is not set: no PostgreSQL to test against (CI sets it, see .ci/run)'
 const MODULE = new URL('../../src/storage/postgres/index.ts', import.meta.url).href
 
-const proxies: TcpProxy[] = []
 const tables: string[] = []
 after(async () => {
-  await Promise.all(proxies.map((proxy) => proxy.close()))
   if (url && tables.length > 0) {
     const pool = new pg.Pool({ connectionString: url, max: 1 })
     await pool.query(`DROP TABLE IF EXISTS ${tables.join(', ')}`).finally(() => pool.end())
@@ -40,29 +36,8 @@ function tableName(): string {
 
 /** A store whose connections go through a TCP proxy to the test server. */
 async function throughProxy(prefix: string, options: { timeout?: number; connectTimeout?: number } = {}) {
-  const target = new URL(url!)
-  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
-  proxies.push(proxy)
-  target.hostname = proxy.host
-  target.port = String(proxy.port)
-  return { store: createPostgresStore({ url: target.href, prefix, ...options }), proxy }
-}
-
-function isStoreError(code: string) {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof StoreError, `expected a StoreError, got ${String(error)}`)
-    assert.equal(error.code, code, error.message)
-    return true
-  }
-}
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
+  const { url: proxied, proxy } = await proxiedUrl(url!, 5432)
+  return { store: createPostgresStore({ url: proxied, prefix, ...options }), proxy }
 }
 
 if (url) {

@@ -6,13 +6,11 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { createServer } from 'node:net'
-import { after, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import { Redis } from 'ioredis'
 import { createRedisStore, RedisStore } from '../../src/storage/redis/index.js'
-import { StoreError } from '../../src/storage/store.js'
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js'
 import { runStoreContract } from './contract.js'
+import { closedPort, isStoreError, proxiedUrl } from './server-helpers.js'
 
 const url = process.env.WEMP_TEST_REDIS_URL
 const skip = url
@@ -20,36 +18,10 @@ const skip = url
   : 'WEMP_TEST_REDIS_URL is not set: no Redis to test against (CI sets it, see .ci/run)'
 const MODULE = new URL('../../src/storage/redis/index.ts', import.meta.url).href
 
-const proxies: TcpProxy[] = []
-after(async () => {
-  await Promise.all(proxies.map((proxy) => proxy.close()))
-})
-
 /** A store whose connection goes through a TCP proxy to the test server. */
 async function throughProxy(prefix: string, options: { timeout?: number; connectTimeout?: number } = {}) {
-  const target = new URL(url!)
-  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) })
-  proxies.push(proxy)
-  target.hostname = proxy.host
-  target.port = String(proxy.port)
-  return { store: createRedisStore({ url: target.href, prefix, ...options }), proxy }
-}
-
-function isStoreError(code: string) {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof StoreError, `expected a StoreError, got ${String(error)}`)
-    assert.equal(error.code, code, error.message)
-    return true
-  }
-}
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
+  const { url: proxied, proxy } = await proxiedUrl(url!, 6379)
+  return { store: createRedisStore({ url: proxied, prefix, ...options }), proxy }
 }
 
 if (url) {
