@@ -7,6 +7,23 @@
  * bot.text(/^hi/i, () => 'hello!')
  * export default { fetch: bot.fetch }
  */
+
+export {
+  type AccessTokenSource,
+  ApiErrorCode,
+  type ApiOptions,
+  ApiUnreachableError,
+  type CallOptions,
+  type CustomMessage,
+  type CustomMessageValue,
+  createApi,
+  DEFAULT_API_BASE,
+  type DownloadedFile,
+  type SendOptions,
+  toCustomMessage,
+  WechatApi,
+  WechatApiError,
+} from './api/index.js'
 export { Bot, type BotOptions, createBot, type ErrorHook } from './bot/bot.js'
 export type { Context, MatchedContext } from './bot/context.js'
 export { createConsoleLogger, type Logger, type LogLevel, silentLogger } from './bot/logger.js'

@@ -21,6 +21,10 @@ export type WempErrorCode =
   | 'invalid_reply'
   | 'handler_error'
   | 'session_conflict'
+  | 'api_error'
+  | 'api_unreachable'
+  | 'api_not_configured'
+  | 'token_unavailable'
 
 /** The base class of every error wemp throws on purpose. */
 export class WempError extends Error {

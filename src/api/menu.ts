@@ -1,0 +1,6 @@
+import type { WechatApi } from './client.js'
+
+// TODO(issue 5): filled in by the API-modules work.
+export class MenuApi {
+  constructor(protected readonly api: WechatApi) {}
+}

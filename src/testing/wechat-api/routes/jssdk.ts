@@ -1,0 +1,6 @@
+import type { Route, WechatApiStandIn } from '../server.js'
+
+// TODO(issue 5): filled in by the API-modules work.
+export function jssdkRoutes(_standIn: WechatApiStandIn): Route[] {
+  return []
+}
