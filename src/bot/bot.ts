@@ -1,3 +1,4 @@
+import { type ApiOptions, WechatApi } from '../api/client.js'
 import { RequestRejectedError, WempError } from '../protocol/errors.js'
 import {
   type EventOf,
@@ -70,6 +71,16 @@ export interface BotOptions {
   store?: Store
   /** Session settings. */
   session?: SessionOptions
+  /**
+   * The AppSecret (基本配置 → 开发者密码): enables `ctx.api`, `ctx.send` and late replies through
+   * the customer-service API. Needs `appId`.
+   */
+  appSecret?: string
+  /**
+   * The WeChat API client's settings (base URL, token source, timeout), or a client of your own.
+   * By default the client shares the bot's store and logger.
+   */
+  api?: WechatApi | Omit<ApiOptions, 'appId' | 'appSecret' | 'store' | 'logger' | 'now'>
   /** The clock, in milliseconds (for tests). */
   now?: () => number
 }
@@ -107,6 +118,8 @@ export class Bot {
   /** The bot's store (see {@link BotOptions.store}). */
   readonly store: Store
   readonly sessions: SessionManager
+  /** The WeChat API client, when the bot has an AppSecret (or an `api` option). */
+  readonly api: WechatApi | undefined
   readonly #account: string
   readonly #router = new Router()
   readonly #middleware: Middleware[] = []
@@ -125,6 +138,7 @@ export class Bot {
     this.store = options.store ?? new MemoryStore()
     this.sessions = new SessionManager(this.store, options.session)
     this.#account = options.appId ?? ''
+    this.api = createApiClient(options, this.store, this.log)
   }
 
   // ── registration ──────────────────────────────────────────────────────────
@@ -280,7 +294,15 @@ export class Bot {
       if (method === 'POST') {
         if (exceedsLimit(request.body, this.maxBodySize)) throw this.#tooLarge()
         const push: OpenedPush = this.protocol.open(request.query, bodyText(request.body))
-        const ctx = new PushContext(push.message, push.mode, request, this.log, this.sessions, this.#account)
+        const ctx = new PushContext(
+          push.message,
+          push.mode,
+          request,
+          this.log,
+          this.sessions,
+          this.#account,
+          this.api,
+        )
         const value = this.#answer(ctx)
         if (value instanceof Promise) {
           return value.then(
@@ -344,6 +366,7 @@ export class Bot {
       this.log,
       this.sessions,
       this.#account,
+      this.api,
     )
     return this.#answer(ctx)
   }
@@ -463,6 +486,24 @@ export class Bot {
     this.log.error('request failed', { error })
     return { status: 500, headers: { ...TEXT_HEADERS }, body: 'internal_error: see the server log' }
   }
+}
+
+function createApiClient(options: BotOptions, store: Store, log: Logger): WechatApi | undefined {
+  const api = options.api
+  if (api instanceof WechatApi) return api
+  const custom = typeof api?.accessToken === 'function'
+  if (!options.appSecret && !custom) return undefined
+  if (!options.appId) {
+    throw new WempError('invalid_config', 'appSecret needs appId: createBot({ token, appId, appSecret })')
+  }
+  return new WechatApi({
+    ...api,
+    appId: options.appId,
+    appSecret: options.appSecret,
+    store,
+    logger: log,
+    now: options.now,
+  })
 }
 
 /**

@@ -1,3 +1,6 @@
+import type { WechatApi } from '../api/client.js'
+import type { CustomMessageValue, SendOptions } from '../api/custom-service.js'
+import { WempError } from '../protocol/errors.js'
 import type { Message } from '../protocol/messages.js'
 import type { Mode } from '../protocol/push.js'
 import type { Reply } from '../protocol/replies.js'
@@ -40,6 +43,27 @@ export interface Context<M = Message> {
    * const { count } = await ctx.session.update((s) => { s.count = (Number(s.count) || 0) + 1 })
    */
   readonly session: Session<SessionData>
+  /**
+   * WeChat's HTTP API, with the bot's shared access token. Needs `appId` and `appSecret` (or an
+   * `api` option) in `createBot`; otherwise using it throws `api_not_configured`.
+   *
+   * @example
+   * const user = await ctx.api.user.info(ctx.openid)
+   */
+  readonly api: WechatApi
+  /**
+   * Sends the follower a message now, through the customer-service API (within WeChat's window:
+   * 5 messages in the 48 hours after the follower's message, 3 in the minute after a click, follow
+   * or scan). Accepts what a handler may return: a string, articles, a reply or any
+   * customer-service message.
+   *
+   * @example
+   * bot.text('report', async (ctx) => {
+   *   await ctx.send('working on it…')
+   *   return await buildReport()
+   * })
+   */
+  send(message: CustomMessageValue, options?: SendOptions): Promise<void>
 }
 
 /** A handler's context once a regular expression matched. */
@@ -59,7 +83,26 @@ export class PushContext<M extends Message = Message> implements Context<M> {
     readonly sessions: SessionManager,
     /** Whose sessions these are: the AppID, or the account id when no AppID is configured. */
     readonly account: string,
+    readonly apiClient?: WechatApi,
   ) {}
+
+  get api(): WechatApi {
+    if (!this.apiClient) {
+      throw new WempError(
+        'api_not_configured',
+        'ctx.api needs the AppSecret: createBot({ token, appId, appSecret }) (or the api option)',
+      )
+    }
+    return this.apiClient
+  }
+
+  send(message: CustomMessageValue, options?: SendOptions): Promise<void> {
+    try {
+      return this.api.customService.send(this.message.fromUserName, message, options)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
 
   get session(): Session<SessionData> {
     this.#session ??= this.sessions.open(this.account || this.message.toUserName, this.message.fromUserName)
