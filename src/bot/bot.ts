@@ -1,4 +1,5 @@
 import { type ApiOptions, WechatApi } from '../api/client.js'
+import { Delivery, type DeliveryOptions } from '../delivery/delivery.js'
 import { RequestRejectedError, WempError } from '../protocol/errors.js'
 import {
   type EventOf,
@@ -81,6 +82,12 @@ export interface BotOptions {
    * By default the client shares the bot's store and logger.
    */
   api?: WechatApi | Omit<ApiOptions, 'appId' | 'appSecret' | 'store' | 'logger' | 'now'>
+  /**
+   * WeChat's delivery rules: retry de-duplication and the 5-second deadline (see `Delivery`).
+   * On by default; `false` turns both off (every delivery runs the handlers, and WeChat waits for
+   * them however long they take).
+   */
+  delivery?: DeliveryOptions | false
   /** The clock, in milliseconds (for tests). */
   now?: () => number
 }
@@ -121,6 +128,8 @@ export class Bot {
   /** The WeChat API client, when the bot has an AppSecret (or an `api` option). */
   readonly api: WechatApi | undefined
   readonly #account: string
+  readonly #delivery: Delivery | undefined
+  readonly #now: () => number
   readonly #router = new Router()
   readonly #middleware: Middleware[] = []
   #run: ((ctx: Context) => Promise<void>) | undefined
@@ -139,6 +148,11 @@ export class Bot {
     this.sessions = new SessionManager(this.store, options.session)
     this.#account = options.appId ?? ''
     this.api = createApiClient(options, this.store, this.log)
+    this.#now = options.now ?? Date.now
+    this.#delivery =
+      options.delivery === false
+        ? undefined
+        : new Delivery(options.delivery ?? {}, this.store, this.log, this.api, this.#now)
   }
 
   // ── registration ──────────────────────────────────────────────────────────
@@ -303,7 +317,16 @@ export class Bot {
           this.#account,
           this.api,
         )
-        const value = this.#answer(ctx)
+        const delivery = this.#delivery
+        const value = delivery
+          ? delivery.run({
+              account: this.#account || push.message.toUserName,
+              message: push.message,
+              receivedAt: this.#now(),
+              lifetime: request.lifetime,
+              answer: () => this.#answer(ctx),
+            })
+          : this.#answer(ctx)
         if (value instanceof Promise) {
           return value.then(
             (reply) => this.#respond(reply, push),

@@ -1,3 +1,4 @@
+import type { Lifetime } from '../delivery/delivery.js'
 import type { Query } from '../protocol/push.js'
 
 /**
@@ -15,6 +16,12 @@ export interface WempRequest {
   headers?: Readonly<Record<string, string | readonly string[] | undefined>>
   /** The raw body; UTF-8 when bytes. */
   body?: string | Uint8Array | null
+  /**
+   * Whether work may go on after the response (late replies): set by the serverless adapters
+   * (`'invocation'`) and by runtimes with `waitUntil`. Default: `'process'`, or `'invocation'` when
+   * the environment says it is SCF, Lambda or FC.
+   */
+  lifetime?: Lifetime
 }
 
 /** What to answer, as plain data. */

@@ -12,8 +12,14 @@ const secrets = {
 }
 
 /** Wraps a store and counts what reaches it. */
+/** Records the store calls sessions make (retry de-duplication's own `dedupe:` calls are left out). */
 function counting(inner: Store) {
-  const calls: { op: string; key: string; ttl?: number }[] = []
+  const all: { op: string; key: string; ttl?: number }[] = []
+  const calls = {
+    push: (call: { op: string; key: string; ttl?: number }) => {
+      if (!call.key.startsWith('dedupe:')) all.push(call)
+    },
+  }
   const store: Store = {
     name: inner.name,
     get: <T extends Json = Json>(key: string) => {
@@ -38,7 +44,7 @@ function counting(inner: Store) {
     },
     close: () => inner.close(),
   }
-  return { store, calls }
+  return { store, calls: all }
 }
 
 function counterBot(store: Store) {
