@@ -174,7 +174,14 @@ export async function answerEvent(
   const decoded =
     method === 'POST' ? decodeBody(bot, parts.body, parts.isBase64Encoded, method) : { body: null }
   if ('refused' in decoded) return decoded.refused
-  const request: WempRequest = { method, query: parts.query, headers: parts.headers, body: decoded.body }
+  // A cloud function is frozen once it returns: late replies must be sent before it does.
+  const request: WempRequest = {
+    method,
+    query: parts.query,
+    headers: parts.headers,
+    body: decoded.body,
+    lifetime: 'invocation',
+  }
   return bot.handle(request)
 }
 

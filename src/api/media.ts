@@ -212,7 +212,9 @@ export class MediaApi {
    * const content = `<p>Results:</p><img src="${url}">`
    */
   async uploadImage(file: MediaFile): Promise<string> {
-    const { url } = await this.api.call<{ url: string }>('/cgi-bin/media/uploadimg', { form: mediaForm(file) })
+    const { url } = await this.api.call<{ url: string }>('/cgi-bin/media/uploadimg', {
+      form: mediaForm(file),
+    })
     return url
   }
 }
@@ -285,7 +287,11 @@ export class MaterialApi {
    * for (const { media_id, name, url } of page.item) console.log(media_id, name, url)
    */
   list(type: 'news', offset?: number, count?: number): Promise<MaterialList<MaterialNewsItem>>
-  list(type: Exclude<MaterialListType, 'news'>, offset?: number, count?: number): Promise<MaterialList<MaterialFileItem>>
+  list(
+    type: Exclude<MaterialListType, 'news'>,
+    offset?: number,
+    count?: number,
+  ): Promise<MaterialList<MaterialFileItem>>
   list(
     type: MaterialListType,
     offset = 0,
@@ -296,5 +302,7 @@ export class MaterialApi {
 }
 
 function isFile(value: unknown): value is DownloadedFile {
-  return typeof value === 'object' && value !== null && (value as { data?: unknown }).data instanceof Uint8Array
+  return (
+    typeof value === 'object' && value !== null && (value as { data?: unknown }).data instanceof Uint8Array
+  )
 }

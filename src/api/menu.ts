@@ -61,7 +61,13 @@ export interface MiniProgramButton {
 }
 
 /** A button that does something when tapped. */
-export type LeafButton = KeyButton | ViewButton | MediaIdButton | ViewLimitedButton | ArticleButton | MiniProgramButton
+export type LeafButton =
+  | KeyButton
+  | ViewButton
+  | MediaIdButton
+  | ViewLimitedButton
+  | ArticleButton
+  | MiniProgramButton
 
 /** A top-level button that opens a sub-menu of 1–5 buttons. It has no `type`. */
 export interface ParentButton {
@@ -209,7 +215,12 @@ function checkLeaf(at: string, button: Record<string, unknown>, sub: boolean): v
       `${at}.type ${type === undefined ? 'is missing' : `"${String(type)}" is unknown`}; use one of ${Object.keys(REQUIRED).join(', ')}${sub ? '' : ', or give the button a sub_button list'}`,
     )
   }
-  checkName(at, button.name, sub ? MENU_LIMITS.subNameBytes : MENU_LIMITS.nameBytes, sub ? 'a sub-menu button' : 'a top-level button')
+  checkName(
+    at,
+    button.name,
+    sub ? MENU_LIMITS.subNameBytes : MENU_LIMITS.nameBytes,
+    sub ? 'a sub-menu button' : 'a top-level button',
+  )
   for (const field of REQUIRED[type] ?? []) {
     const value = button[field]
     if (typeof value !== 'string' || value === '') invalid(`${at}.${field} is required for a ${type} button`)
@@ -285,14 +296,20 @@ export function validateMenu(menu: Menu | ConditionalMenu): void {
 function tidyButton<T extends Record<string, unknown>>(button: T): T {
   const { sub_button, ...rest } = button
   if (Array.isArray(sub_button) && sub_button.length > 0) {
-    return { ...rest, sub_button: sub_button.map((b: Record<string, unknown>) => tidyButton(b)) } as unknown as T
+    return {
+      ...rest,
+      sub_button: sub_button.map((b: Record<string, unknown>) => tidyButton(b)),
+    } as unknown as T
   }
-  if (Array.isArray(sub_button) && button.type === undefined) return { ...rest, sub_button: [] } as unknown as T
+  if (Array.isArray(sub_button) && button.type === undefined)
+    return { ...rest, sub_button: [] } as unknown as T
   return rest as unknown as T
 }
 
 function tidyButtons(buttons: unknown): MenuButton[] {
-  return Array.isArray(buttons) ? buttons.map((b: Record<string, unknown>) => tidyButton(b) as unknown as MenuButton) : []
+  return Array.isArray(buttons)
+    ? buttons.map((b: Record<string, unknown>) => tidyButton(b) as unknown as MenuButton)
+    : []
 }
 
 /** Custom menus (`/cgi-bin/menu/*`). */

@@ -106,7 +106,9 @@ export class TemplateApi {
   async add(templateIdShort: string, keywordNameList?: string[]): Promise<string> {
     const json: Record<string, unknown> = { template_id_short: templateIdShort }
     if (keywordNameList !== undefined) json.keyword_name_list = keywordNameList
-    const answer = await this.api.call<{ template_id: string }>('/cgi-bin/template/api_add_template', { json })
+    const answer = await this.api.call<{ template_id: string }>('/cgi-bin/template/api_add_template', {
+      json,
+    })
     return answer.template_id
   }
 

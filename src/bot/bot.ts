@@ -356,10 +356,13 @@ export class Bot {
    * The bot as a web-standard handler, for Cloudflare Workers, Deno, Bun, Vercel, Netlify and
    * anything else that speaks `Request`/`Response`.
    *
+   * Late replies (see `delivery`) use the runtime's `waitUntil` when one is passed (Workers' `ctx`,
+   * Vercel's and Netlify's `context`); without one, the process is assumed to live on.
+   *
    * @example
    * export default { fetch: bot.fetch }
    */
-  fetch = async (request: Request): Promise<Response> => {
+  fetch = async (request: Request, ...platform: unknown[]): Promise<Response> => {
     const url = new URL(request.url)
     const query: Record<string, string> = {}
     for (const [key, value] of url.searchParams) if (!(key in query)) query[key] = value
@@ -372,7 +375,12 @@ export class Bot {
         return new Response(response.body, { status: response.status, headers: response.headers })
       }
     }
-    const response = await this.handle({ method: request.method, query, body: body ?? null })
+    const response = await this.handle({
+      method: request.method,
+      query,
+      body: body ?? null,
+      lifetime: waitUntilOf(platform),
+    })
     return new Response(response.body, { status: response.status, headers: response.headers })
   }
 
@@ -509,6 +517,20 @@ export class Bot {
     this.log.error('request failed', { error })
     return { status: 500, headers: { ...TEXT_HEADERS }, body: 'internal_error: see the server log' }
   }
+}
+
+/** Finds `waitUntil` among a fetch handler's extra arguments (`(request, env, ctx)` or `(request, context)`). */
+function waitUntilOf(platform: unknown[]): WempRequest['lifetime'] {
+  for (const candidate of platform) {
+    if (typeof candidate !== 'object' || candidate === null || !('waitUntil' in candidate)) continue
+    const waitUntil = (candidate as { waitUntil: unknown }).waitUntil
+    if (typeof waitUntil === 'function') {
+      return (work: Promise<unknown>) => {
+        waitUntil.call(candidate, work)
+      }
+    }
+  }
+  return undefined
 }
 
 function createApiClient(options: BotOptions, store: Store, log: Logger): WechatApi | undefined {

@@ -265,3 +265,46 @@ describe('the deadline', () => {
     assert.equal(failed?.fields?.errcode, 45015)
   })
 })
+
+describe('adapters tell the core what the runtime allows', () => {
+  test('SCF, Lambda and FC: the invocation returns only after the late reply was sent', async () => {
+    const { scf } = await import('../adapters/tencent-scf/index.js')
+    const { lambda } = await import('../adapters/aws-lambda/index.js')
+    const { fc } = await import('../adapters/aliyun-fc/index.js')
+    const events = await import('../../test/adapters/events.js')
+    const cases = [
+      ['scf', (bot: Bot) => scf(bot), events.scfApiGatewayEvent],
+      ['lambda', (bot: Bot) => lambda(bot), events.lambdaHttpApiEvent],
+      ['fc', (bot: Bot) => fc(bot), events.fcHttpEvent],
+    ] as const
+    for (const [name, adapt, toEvent] of cases) {
+      const openid = `oLateReplyAdapter${name.padEnd(9, '0')}`
+      wechat.openWindow(secrets.appId, openid)
+      const { bot } = slowBot({ ...withApi(), delivery: { deadline: 100 } })
+      const request = kit.request({ ...kit.text('slow 300'), fromUserName: openid })
+      const handler = adapt(bot) as (event: unknown, context?: unknown) => Promise<unknown>
+      const started = Date.now()
+      await handler(toEvent(request), {})
+      assert.ok(Date.now() - started >= 300, `${name} returned after ${Date.now() - started} ms`)
+      assert.deepEqual(sentTo(openid)[0]?.text, { content: 'done after 300 ms' }, name)
+    }
+  })
+
+  test('fetch runtimes: the late reply is registered with waitUntil (Workers ctx)', async () => {
+    const { worker } = await import('../adapters/web/index.js')
+    const openid = 'oLateReplyWorker0000000001'
+    wechat.openWindow(secrets.appId, openid)
+    const { bot } = slowBot({ ...withApi(), delivery: { deadline: 100 } })
+    const request = kit.request({ ...kit.text('slow 300'), fromUserName: openid })
+    const work: Promise<unknown>[] = []
+    const response = await worker(bot).fetch(
+      new Request(`http://worker.example/${request.search}`, { method: 'POST', body: request.body }),
+      {},
+      { waitUntil: (p) => void work.push(p) },
+    )
+    assert.equal(await response.text(), 'success')
+    assert.equal(work.length, 1)
+    await work[0]
+    assert.deepEqual(sentTo(openid)[0]?.text, { content: 'done after 300 ms' })
+  })
+})

@@ -30,8 +30,8 @@ const NOT_FOUND_HEADERS = { 'content-type': 'text/plain; charset=utf-8' }
 export function fetchHandler(bot: Bot, options: FetchAdapterOptions = {}): FetchHandler {
   const path = options.path
   if (path === undefined) return bot.fetch
-  return (request: Request): Promise<Response> => {
-    if (new URL(request.url).pathname === path) return bot.fetch(request)
+  return (request: Request, ...platform: unknown[]): Promise<Response> => {
+    if (new URL(request.url).pathname === path) return bot.fetch(request, ...platform)
     return Promise.resolve(new Response('not_found', { status: 404, headers: NOT_FOUND_HEADERS }))
   }
 }
@@ -44,5 +44,7 @@ export function fetchHandler(bot: Bot, options: FetchAdapterOptions = {}): Fetch
  */
 export function worker(bot: Bot, options: FetchAdapterOptions = {}): WorkerModule {
   const handler = fetchHandler(bot, options)
-  return { fetch: (request: Request) => handler(request) }
+  return {
+    fetch: (request: Request, env?: unknown, ctx?: unknown) => handler(request, env, ctx),
+  }
 }

@@ -5,7 +5,8 @@
  */
 
 /** A `(request) => Response` handler, as every fetch runtime takes. */
-export type FetchHandler = (request: Request) => Promise<Response>
+/** A web-standard handler; extra arguments (Workers' `env, ctx`, Vercel's `context`) may carry `waitUntil`. */
+export type FetchHandler = (request: Request, ...platform: unknown[]) => Promise<Response>
 
 /** Cloudflare's `ctx` argument, as far as wemp's docs use it. */
 export interface WorkerExecutionContext {

@@ -243,7 +243,10 @@ export function menuRoutes(standIn: WechatApiStandIn): Route[] {
         if (fields.some(([k]) => PRIVACY_RULES.includes(k))) {
           throw new StandInError(65320, 'privacy match rule is not supported')
         }
-        const allDomains = new Set([...state.conditional.flatMap((c) => domains(c.button)), ...domains(button)])
+        const allDomains = new Set([
+          ...state.conditional.flatMap((c) => domains(c.button)),
+          ...domains(button),
+        ])
         if (allDomains.size > 3) throw new StandInError(65316, 'too many url domains in menu')
         const entry: ConditionalEntry = {
           button,
