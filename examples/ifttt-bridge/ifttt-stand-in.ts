@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url'
  * assert.deepEqual(ifttt.triggers[0].body, { value1: 'hello' })
  * await ifttt.close()
  *
- * Run on its own (keys from IFTTT_KEYS, comma-separated; port from PORT, default 8787):
+ * Run on its own (keys from IFTTT_KEYS, comma-separated; port from PORT, default 8787; IFTTT_DELAY ms):
  *   IFTTT_KEYS=myKey node --import tsx examples/ifttt-bridge/ifttt-stand-in.ts
  */
 
@@ -44,6 +44,8 @@ export interface IftttStandInOptions {
   port?: number
   /** Host; default 127.0.0.1. */
   host?: string
+  /** Called for every trigger as it arrives (e.g. to log it). */
+  onTrigger?: (trigger: IftttTrigger) => void
 }
 
 const TRIGGER = /^\/trigger\/([^/]+)\/with\/key\/([^/]+)\/?$/
@@ -115,7 +117,7 @@ export class IftttStandIn {
       // recorded as text
     }
     const known = this.keys.has(key)
-    this.triggers.push({
+    const trigger: IftttTrigger = {
       method: req.method,
       path,
       event,
@@ -124,7 +126,9 @@ export class IftttStandIn {
       contentType: req.headers['content-type'],
       status: known ? 200 : 401,
       at: Date.now(),
-    })
+    }
+    this.triggers.push(trigger)
+    this.#options.onTrigger?.(trigger)
     if (this.delay > 0) await new Promise((resolve) => setTimeout(resolve, this.delay))
     if (res.destroyed) return // the client gave up waiting
     if (known) {
@@ -152,12 +156,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     keys,
     port: Number(process.env.PORT ?? 8787),
     delay: Number(process.env.IFTTT_DELAY ?? 0),
+    onTrigger: (t) => console.log(`${t.status} ${t.event} key=${t.key} ${JSON.stringify(t.body)}`),
   })
-  const pushed = standIn.triggers.push.bind(standIn.triggers)
-  standIn.triggers.push = (...triggers: IftttTrigger[]) => {
-    for (const t of triggers) console.log(`${t.status} ${t.event} key=${t.key} ${JSON.stringify(t.body)}`)
-    return pushed(...triggers)
-  }
   console.log(
     `IFTTT stand-in on ${standIn.url} (keys: ${keys.join(', ') || 'none: set IFTTT_KEYS=key1,key2'})`,
   )

@@ -58,7 +58,11 @@ after(() => wechat.close())
 describe('temporary media', () => {
   test('an uploaded image comes back byte for byte, with its content type and a file name', async () => {
     const data = bytes(1000)
-    const uploaded = await api.media.upload('image', { data, filename: 'chart.png', contentType: 'image/png' })
+    const uploaded = await api.media.upload('image', {
+      data,
+      filename: 'chart.png',
+      contentType: 'image/png',
+    })
     assert.equal(uploaded.type, 'image')
     assert.match(uploaded.media_id, /^[\w-]{16,}$/)
     assert.equal(uploaded.created_at, Math.floor(clock / 1000))
@@ -162,7 +166,10 @@ describe('temporary media', () => {
 
   test('the format is judged by the extension, per media type: 40005', async () => {
     await assert.rejects(api.media.upload('image', { data: bytes(64), filename: 'a.txt' }), failsWith(40005))
-    await assert.rejects(api.media.upload('image', { data: bytes(64), filename: 'noextension' }), failsWith(40005))
+    await assert.rejects(
+      api.media.upload('image', { data: bytes(64), filename: 'noextension' }),
+      failsWith(40005),
+    )
     await assert.rejects(api.media.upload('video', { data: bytes(64), filename: 'a.png' }), failsWith(40005))
     await assert.rejects(api.media.upload('thumb', { data: bytes(64), filename: 'a.png' }), failsWith(40005))
     // bmp and wav are permanent-only formats.
@@ -175,12 +182,24 @@ describe('temporary media', () => {
     const KB = 1024
     const MB = 1024 * KB
     assert.ok((await api.media.upload('thumb', { data: bytes(64 * KB), filename: 't.jpg' })).media_id)
-    await assert.rejects(api.media.upload('thumb', { data: bytes(64 * KB + 1), filename: 't.jpg' }), failsWith(40006))
+    await assert.rejects(
+      api.media.upload('thumb', { data: bytes(64 * KB + 1), filename: 't.jpg' }),
+      failsWith(40006),
+    )
     assert.ok((await api.media.upload('voice', { data: bytes(2 * MB), filename: 'v.mp3' })).media_id)
-    await assert.rejects(api.media.upload('voice', { data: bytes(2 * MB + 1), filename: 'v.mp3' }), failsWith(40006))
+    await assert.rejects(
+      api.media.upload('voice', { data: bytes(2 * MB + 1), filename: 'v.mp3' }),
+      failsWith(40006),
+    )
     assert.ok((await api.media.upload('image', { data: bytes(3 * MB), filename: 'big.png' })).media_id)
-    await assert.rejects(api.media.upload('image', { data: bytes(10 * MB + 1), filename: 'i.png' }), failsWith(40006))
-    await assert.rejects(api.media.upload('image', { data: new Uint8Array(0), filename: 'e.png' }), failsWith(44001))
+    await assert.rejects(
+      api.media.upload('image', { data: bytes(10 * MB + 1), filename: 'i.png' }),
+      failsWith(40006),
+    )
+    await assert.rejects(
+      api.media.upload('image', { data: new Uint8Array(0), filename: 'e.png' }),
+      failsWith(44001),
+    )
   })
 
   test('article images: a URL serving the bytes; jpg/png only (40005), under 1 MB (40009)', async () => {
@@ -190,7 +209,10 @@ describe('temporary media', () => {
     assert.equal(response.headers.get('content-type'), 'image/jpeg')
     assert.deepEqual(new Uint8Array(await response.arrayBuffer()), data)
     await assert.rejects(api.media.uploadImage({ data, filename: 'anim.gif' }), failsWith(40005))
-    await assert.rejects(api.media.uploadImage({ data: bytes(1024 * 1024), filename: 'big.png' }), failsWith(40009))
+    await assert.rejects(
+      api.media.uploadImage({ data: bytes(1024 * 1024), filename: 'big.png' }),
+      failsWith(40009),
+    )
     const before = await api.material.count()
     await api.media.uploadImage({ data, filename: 'again.png' })
     assert.deepEqual(await api.material.count(), before, 'article images are not library material')
@@ -199,7 +221,13 @@ describe('temporary media', () => {
 
 describe('permanent material', () => {
   test('an image: added with a URL, downloaded byte for byte, listed, counted, deleted', async () => {
-    const fresh = createApi({ appId: otherAppId, appSecret: 'secret2', baseUrl: wechat.url, logger: false, now })
+    const fresh = createApi({
+      appId: otherAppId,
+      appSecret: 'secret2',
+      baseUrl: wechat.url,
+      logger: false,
+      now,
+    })
     const start = await fresh.material.count()
     const data = bytes(5000, 21)
     const added = await fresh.material.add('image', { data, filename: 'logo.bmp' })
@@ -217,12 +245,7 @@ describe('permanent material', () => {
     assert.equal(page.total_count, start.image_count + 1)
     assert.deepEqual(
       page.item.find((item) => item.media_id === added.media_id),
-      {
-        media_id: added.media_id,
-        name: 'logo.bmp',
-        update_time: Math.floor(clock / 1000),
-        url: page.item.find((item) => item.media_id === added.media_id)?.url,
-      },
+      { media_id: added.media_id, name: 'logo.bmp', update_time: Math.floor(clock / 1000), url: added.url },
     )
 
     await fresh.material.delete(added.media_id)
@@ -263,7 +286,7 @@ describe('permanent material', () => {
     await assert.rejects(api.material.add('video', { data: bytes(100), filename: 'v.mp4' }), failsWith(40097))
   })
 
-  test('voice and thumb: permanent formats (wav, wma) accepted, bytes round-trip', async () => {
+  test('voice and thumb: permanent-only formats (wav) accepted, bytes round-trip; others 40005', async () => {
     const data = bytes(900, 29)
     const voice = await api.material.add('voice', { data, filename: 'memo.wav' })
     const file = await api.material.get(voice.media_id)
@@ -272,8 +295,23 @@ describe('permanent material', () => {
     assert.equal(file.contentType, 'audio/wav')
     const thumb = await api.material.add('thumb', { data: bytes(100), filename: 'th.jpg' })
     assert.ok('data' in (await api.material.get(thumb.media_id)))
-    await assert.rejects(api.material.add('thumb', { data: bytes(100), filename: 'th.png' }), failsWith(40005))
+    await assert.rejects(
+      api.material.add('thumb', { data: bytes(100), filename: 'th.png' }),
+      failsWith(40005),
+    )
     await assert.rejects(api.material.add('voice', { data: bytes(100), filename: 'a.ogg' }), failsWith(40005))
+  })
+
+  test('a non-ASCII file name is kept in the list and the download still works', async () => {
+    const data = bytes(120, 31)
+    const { media_id } = await api.material.add('image', { data, filename: '封面 "一".jpg' })
+    const listed = (await api.material.list('image', 0, 20)).item.find((item) => item.media_id === media_id)
+    assert.equal(listed?.name, '封面 "一".jpg')
+    const file = await api.material.get(media_id)
+    assert.ok('data' in file)
+    assert.deepEqual(file.data, data)
+    assert.equal(file.contentType, 'image/jpeg')
+    assert.equal(file.filename, '______.jpg', 'the ASCII fallback (the client does not read filename*)')
   })
 
   test('a temporary media_id is not material (40007)', async () => {

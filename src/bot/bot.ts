@@ -22,7 +22,7 @@ import {
 } from '../protocol/replies.js'
 import { SessionManager, type SessionOptions } from '../session/session.js'
 import { MemoryStore } from '../storage/memory/index.js'
-import type { Store } from '../storage/store.js'
+import { type Store, StoreError } from '../storage/store.js'
 import { type Context, type MatchedContext, PushContext } from './context.js'
 import { createConsoleLogger, type Logger, type LogLevel, silentLogger } from './logger.js'
 import { compose, type Middleware } from './middleware.js'
@@ -449,7 +449,12 @@ export class Bot {
   async #handlerFailed(error: unknown, ctx: PushContext): Promise<Reply> {
     const message = ctx.message
     this.log.error('handler failed', {
-      code: error instanceof WempError ? error.code : 'handler_error',
+      code:
+        error instanceof WempError || error instanceof StoreError
+          ? error.code
+          : typeof (error as { code?: unknown })?.code === 'string'
+            ? (error as { code: string }).code
+            : 'handler_error',
       msgType: message.type === 'unknown' ? message.msgType : message.type,
       event: 'event' in message ? message.event : undefined,
       msgId: 'msgId' in message ? message.msgId : undefined,

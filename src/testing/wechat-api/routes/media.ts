@@ -205,12 +205,23 @@ async function store(
   return media
 }
 
+/** A Content-Disposition header for any file name: ASCII as is, else a fallback and RFC 5987 `filename*`. */
+function disposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_')
+  if (ascii === filename) return `attachment; filename="${filename}"`
+  const encoded = encodeURIComponent(filename).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  )
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`
+}
+
 function fileAnswer(data: Uint8Array, contentType: string, filename: string) {
   return {
     raw: {
       headers: {
         'content-type': contentType,
-        'content-disposition': `attachment; filename="${filename}"`,
+        'content-disposition': disposition(filename),
         'cache-control': 'no-cache, must-revalidate',
       },
       body: data,
@@ -308,14 +319,16 @@ export function mediaRoutes(standIn: WechatApiStandIn): Route[] {
         let description: StoredMedia['description']
         if (type === 'video') {
           const raw = form.get('description')
-          if (typeof raw !== 'string') throw new StandInError(40097, 'invalid args: video needs a description')
+          if (typeof raw !== 'string')
+            throw new StandInError(40097, 'invalid args: video needs a description')
           let parsed: { title?: unknown; introduction?: unknown }
           try {
             parsed = JSON.parse(raw) as typeof parsed
           } catch {
             throw new StandInError(47001, 'data format error')
           }
-          if (typeof parsed !== 'object' || parsed === null) throw new StandInError(47001, 'data format error')
+          if (typeof parsed !== 'object' || parsed === null)
+            throw new StandInError(47001, 'data format error')
           description = {
             title: typeof parsed.title === 'string' ? parsed.title : '',
             introduction: typeof parsed.introduction === 'string' ? parsed.introduction : '',
