@@ -5,7 +5,10 @@ export interface DemoConfig {
   token: string
   appId: string
   encodingAESKey?: string
+  /** Enables ctx.api and late replies (WECHAT_APP_SECRET). */
   appSecret?: string
+  /** WeChat's API base URL (WECHAT_API_BASE): a fixed-IP proxy, or a local stand-in. */
+  apiBase?: string
   /** Where sessions live: `WECHAT_STORE` (see {@link openStore}); default in memory. */
   store?: string
   /** Whether the development values are in use (nothing was configured). */
@@ -19,18 +22,25 @@ export const DEVELOPMENT_CONFIG = {
   encodingAESKey: 'wempDevelopmentKey0000000000000000000000000',
 } as const
 
-/** Reads WECHAT_TOKEN, WECHAT_APP_ID, WECHAT_ENCODING_AES_KEY and WECHAT_APP_SECRET. */
+/**
+ * Reads WECHAT_TOKEN, WECHAT_APP_ID, WECHAT_ENCODING_AES_KEY, WECHAT_APP_SECRET, WECHAT_API_BASE
+ * and WECHAT_STORE. Without WECHAT_TOKEN the development values are used (the secret, API base and
+ * store still apply, e.g. to try late replies against a local stand-in of WeChat's API).
+ */
 export function configFromEnv(env: Record<string, string | undefined> = process.env): DemoConfig {
   const token = env.WECHAT_TOKEN
   const config: DemoConfig = token
     ? { token, appId: env.WECHAT_APP_ID ?? '', development: false }
     : { ...DEVELOPMENT_CONFIG, development: true }
-  if (!token) return env.WECHAT_STORE ? { ...config, store: env.WECHAT_STORE } : config
-  if (env.WECHAT_ENCODING_AES_KEY) config.encodingAESKey = env.WECHAT_ENCODING_AES_KEY
+  if (token && env.WECHAT_ENCODING_AES_KEY) config.encodingAESKey = env.WECHAT_ENCODING_AES_KEY
   if (env.WECHAT_APP_SECRET) config.appSecret = env.WECHAT_APP_SECRET
+  if (env.WECHAT_API_BASE) config.apiBase = env.WECHAT_API_BASE
   if (env.WECHAT_STORE) config.store = env.WECHAT_STORE
   return config
 }
+
+/** The longest `slow N` the demo accepts, in seconds. */
+export const MAX_SLOW_SECONDS = 20
 
 /**
  * Opens the store named by a URL: `memory` (the default), `redis://…`, `postgres://…`,
@@ -61,6 +71,8 @@ export function createDemoBot(config: DemoConfig, store?: Store): Bot {
     ...(store ? { store } : {}),
     ...(config.appId ? { appId: config.appId } : {}),
     ...(config.encodingAESKey ? { encodingAESKey: config.encodingAESKey } : {}),
+    ...(config.appSecret ? { appSecret: config.appSecret } : {}),
+    ...(config.apiBase ? { api: { baseUrl: config.apiBase } } : {}),
     onError: () => 'Sorry, something went wrong. 出错了，请稍后再试。',
   })
 
@@ -73,6 +85,19 @@ export function createDemoBot(config: DemoConfig, store?: Store): Bot {
       reply: ctx.reply?.type,
       ms: Number((performance.now() - started).toFixed(2)),
     })
+  })
+
+  // `slow N`: a handler that takes N seconds, as a slow outside call (an LLM, an API) would. Under
+  // 4 s the reply is passive; beyond, WeChat gets `success` in time and the reply follows through
+  // the customer-service API (which needs the AppSecret).
+  bot.text(/^slow (\d+)$/i, async (ctx) => {
+    const seconds = Number(ctx.match[1])
+    if (!config.appSecret) {
+      return 'slow N needs WECHAT_APP_SECRET: a reply later than 5 s goes through the customer-service API.'
+    }
+    if (seconds > MAX_SLOW_SECONDS) return `slow N: N is at most ${MAX_SLOW_SECONDS} seconds.`
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000))
+    return `done after ${seconds} s`
   })
 
   // Every text message gets `echo: <content>`, and counts in the follower's session.

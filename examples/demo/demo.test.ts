@@ -3,8 +3,8 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { createTestKit } from 'wemp/testing'
-import { createDemoBot, DEVELOPMENT_CONFIG } from './bot.js'
+import { createTestKit, startWechatApiStandIn } from 'wemp/testing'
+import { configFromEnv, createDemoBot, DEVELOPMENT_CONFIG } from './bot.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -134,5 +134,49 @@ describe('demo bot, as `npm start` runs it', () => {
     const hs = await kit.verifyUrl(url)
     assert.equal(hs.body, hs.echostr)
     assert.equal((await kit.send(url, kit.text('x'), { token: 'forged123' })).status, 401)
+  })
+})
+
+describe('demo bot: `slow N` (late replies)', () => {
+  const kit = createTestKit(DEVELOPMENT_CONFIG)
+  const appSecret = 'demo-secret'
+  let wechat: Awaited<ReturnType<typeof startWechatApiStandIn>>
+  before(async () => {
+    wechat = await startWechatApiStandIn({ apps: { [DEVELOPMENT_CONFIG.appId]: appSecret } })
+  })
+  after(() => wechat.close())
+
+  test('reads WECHAT_APP_SECRET and WECHAT_API_BASE, also with the development values', () => {
+    const config = configFromEnv({ WECHAT_APP_SECRET: 's', WECHAT_API_BASE: 'http://127.0.0.1:1' })
+    assert.equal(config.development, true)
+    assert.equal(config.appSecret, 's')
+    assert.equal(config.apiBase, 'http://127.0.0.1:1')
+  })
+
+  test('without WECHAT_APP_SECRET, slow N says what it needs', async () => {
+    const bot = createDemoBot({ ...DEVELOPMENT_CONFIG, development: true })
+    const response = await kit.send(bot, kit.text('slow 1'))
+    assert.match(String(response.reply?.type === 'text' && response.reply.content), /needs WECHAT_APP_SECRET/)
+  })
+
+  test('slow 1 answers passively; slow 5 answers success in time, then `done after 5 s` through the customer-service API', async () => {
+    const bot = createDemoBot({ ...DEVELOPMENT_CONFIG, development: true, appSecret, apiBase: wechat.url })
+    const quick = await kit.send(bot, kit.text('slow 1'), { mode: 'safe' })
+    assert.deepEqual(quick.reply, { type: 'text', content: 'done after 1 s' })
+    assert.equal(
+      ((await kit.send(bot, kit.text('slow 21'))).reply as { content?: string }).content,
+      'slow N: N is at most 20 seconds.',
+    )
+    wechat.openWindow(DEVELOPMENT_CONFIG.appId, kit.openid)
+    const started = Date.now()
+    const slow = await kit.send(bot, kit.text('slow 5'), { mode: 'safe' })
+    assert.deepEqual(slow.reply, { type: 'success' })
+    assert.ok(Date.now() - started < 4500, `answered after ${Date.now() - started} ms`)
+    while (wechat.sent.length === 0 && Date.now() - started < 8000)
+      await new Promise((r) => setTimeout(r, 50))
+    assert.deepEqual(
+      wechat.sent.map((m) => [m.touser, m.text]),
+      [[kit.openid, { content: 'done after 5 s' }]],
+    )
   })
 })

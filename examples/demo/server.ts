@@ -24,6 +24,11 @@ createServer(bot, { path: '/wechat' }).listen(port, host, () => {
     )
   }
   lines.push(
+    config.appSecret
+      ? `WeChat API on (${config.apiBase ?? 'https://api.weixin.qq.com'}): try "slow 8", a reply later than 5 s`
+      : 'WeChat API off: set WECHAT_APP_SECRET for ctx.api and late replies ("slow N")',
+  )
+  lines.push(
     `sessions in the ${bot.store.name} store${config.store ? '' : ' (set WECHAT_STORE=redis://… to share them)'}`,
   )
   console.log(lines.join('\n'))

@@ -311,7 +311,7 @@ describe('permanent material', () => {
     assert.ok('data' in file)
     assert.deepEqual(file.data, data)
     assert.equal(file.contentType, 'image/jpeg')
-    assert.equal(file.filename, '______.jpg', 'the ASCII fallback (the client does not read filename*)')
+    assert.equal(file.filename, '__ ___.jpg', 'the ASCII fallback (the client does not read filename*)')
   })
 
   test('a temporary media_id is not material (40007)', async () => {

@@ -18,7 +18,9 @@ const MSG_TYPES: Record<string, string[]> = {
  * Customer-service messages: `message/custom/send` checks the message's shape (40008 unknown
  * msgtype, 44003/41xxx for missing fields, 45008 for news with more than one article), then the
  * follower's window (45015 outside it, 45047 over its quota), and records what was sent;
- * `message/custom/typing` needs an open window too.
+ * `message/custom/typing` checks `touser` (40003) and `command` (40097). WeChat's own typing rules
+ * (45080 without an exchange with the follower in the last 30 s, 45081 when already typing) are
+ * not modelled.
  */
 export function customServiceRoutes(standIn: WechatApiStandIn): Route[] {
   return [

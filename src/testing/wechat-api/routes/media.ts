@@ -2,7 +2,7 @@ import { type Route, StandInError, type StandInRequest, type WechatApiStandIn } 
 
 /**
  * Temporary media (`/cgi-bin/media/*`) and permanent material (`/cgi-bin/material/*`), as WeChat
- * documents them (developers.weixin.qq.com, 素材管理, pages read 2025):
+ * documents them (developers.weixin.qq.com, 素材管理, the current pages):
  *
  * - Uploads are multipart with the file in the field `media`; without it (or without a file name):
  *   41005 "media data missing". The media type must be image/voice/video/thumb: 40004.
