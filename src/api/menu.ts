@@ -399,6 +399,8 @@ export class MenuApi {
     validateMenu(menu)
     const answer = await this.api.call<{ menuid: string | number }>('/cgi-bin/menu/addconditional', {
       json: { button: menu.button, matchrule: menu.matchrule },
+      // A repeated add would create a second conditional menu.
+      idempotent: false,
     })
     return String(answer.menuid)
   }

@@ -108,6 +108,7 @@ export class TemplateApi {
     if (keywordNameList !== undefined) json.keyword_name_list = keywordNameList
     const answer = await this.api.call<{ template_id: string }>('/cgi-bin/template/api_add_template', {
       json,
+      idempotent: false,
     })
     return answer.template_id
   }
@@ -228,7 +229,10 @@ export class SubscribeMessageApi {
   async add(tid: string | number, kidList: number[], sceneDesc?: string): Promise<string> {
     const json: Record<string, unknown> = { tid: String(tid), kidList }
     if (sceneDesc !== undefined) json.sceneDesc = sceneDesc
-    const answer = await this.api.call<{ priTmplId: string }>('/wxaapi/newtmpl/addtemplate', { json })
+    const answer = await this.api.call<{ priTmplId: string }>('/wxaapi/newtmpl/addtemplate', {
+      json,
+      idempotent: false,
+    })
     return answer.priTmplId
   }
 
