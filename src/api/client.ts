@@ -72,6 +72,8 @@ export interface CallOptions {
    * they are not retried on WeChat's "system busy" (-1). Default true.
    */
   idempotent?: boolean
+  /** This call's timeout, ms (uploads of large files may need more than the client's). */
+  timeout?: number
 }
 
 /** A file downloaded from WeChat. */
@@ -267,7 +269,7 @@ export class WechatApi {
     const hasBody = options.json !== undefined || options.form !== undefined
     const init: RequestInit = {
       method: options.method ?? (hasBody ? 'POST' : 'GET'),
-      signal: AbortSignal.timeout(this.#timeout),
+      signal: AbortSignal.timeout(options.timeout ?? this.#timeout),
     }
     if (options.form) init.body = options.form
     else if (options.json !== undefined) {
@@ -281,7 +283,7 @@ export class WechatApi {
     } catch (cause) {
       const reason =
         cause instanceof Error && cause.name === 'TimeoutError'
-          ? `no answer within ${this.#timeout} ms`
+          ? `no answer within ${options.timeout ?? this.#timeout} ms`
           : `request failed (${cause instanceof Error ? cause.message : String(cause)})`
       throw new ApiUnreachableError(path, reason, { cause })
     }
@@ -295,7 +297,7 @@ export class WechatApi {
       return {
         data: new Uint8Array(await response.arrayBuffer()),
         contentType: type,
-        filename: /filename="?([^";]+)"?/i.exec(disposition)?.[1],
+        filename: filenameOf(disposition),
       } satisfies DownloadedFile
     }
     const text = await response.text()
@@ -342,6 +344,19 @@ export class WechatApi {
     }
     return { value: answer.access_token, expiresIn: answer.expires_in }
   }
+}
+
+/** The file name of a Content-Disposition header: RFC 5987 `filename*=UTF-8''…` first, then `filename=`. */
+function filenameOf(disposition: string): string | undefined {
+  const extended = /filename\*\s*=\s*(?:UTF-8|utf-8)''([^;]+)/.exec(disposition)?.[1]
+  if (extended) {
+    try {
+      return decodeURIComponent(extended.trim())
+    } catch {
+      // fall through to the plain form
+    }
+  }
+  return /filename\s*=\s*"?([^";]+)"?/i.exec(disposition)?.[1]
 }
 
 /**

@@ -311,7 +311,7 @@ describe('permanent material', () => {
     assert.ok('data' in file)
     assert.deepEqual(file.data, data)
     assert.equal(file.contentType, 'image/jpeg')
-    assert.equal(file.filename, '__ ___.jpg', 'the ASCII fallback (the client does not read filename*)')
+    assert.equal(file.filename, '封面 "一".jpg', "read from filename*=UTF-8''…")
   })
 
   test('a temporary media_id is not material (40007)', async () => {
