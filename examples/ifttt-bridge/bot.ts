@@ -75,7 +75,7 @@ export const texts = {
   invalidKey:
     '这不是有效的 IFTTT key：key 只能包含英文字母、数字、- 和 _（最长 64 位）。请检查后重新发送：BD+你的key',
   bound: (key: string) =>
-    `绑定成功！key ${maskKey(key)} 已保存（IFTTT 收到了测试事件 ${TEST_EVENT}）。现在发给我的文字、语音、图片、位置和链接都会触发你的 IFTTT Webhooks。发送 help 查看说明。`,
+    `绑定成功！key ${maskKey(key)}已保存（IFTTT 收到了测试事件 ${TEST_EVENT}）。现在发给我的文字、语音、图片、位置和链接都会触发你的 IFTTT Webhooks。发送 help 查看说明。`,
   bindRejected: (status: number, reason: string) =>
     `key 有误：IFTTT 拒绝了这个 key（HTTP ${status}：${reason}）。${BIND_HINT}`,
   bindTimeout: (ms: number) =>
@@ -90,8 +90,7 @@ export const texts = {
   pushUnreachable: (event: string, reason: string) =>
     `推送失败 (${event})：无法连接 IFTTT（${reason}），请稍后再试。`,
   imageLost: '这张图片不再等待说明；要重试，请重新发送图片和说明。',
-  imagePending:
-    '收到图片。请再发一段文字（或语音）作为说明，图片和说明会一起推送到 IFTTT (image)。',
+  imagePending: '收到图片。请再发一段文字（或语音）作为说明，图片和说明会一起推送到 IFTTT (image)。',
   imageReplaced:
     '收到新图片，它替换了之前还没有说明的那张。请再发一段文字（或语音）作为说明，图片和说明会一起推送到 IFTTT (image)。',
   noRecognition:
@@ -167,7 +166,8 @@ export function createIftttBot(options: IftttBotOptions): Bot {
       if (taken.image !== undefined) delete s.pendingImage
     })
     if (!taken.key) return texts.notBound
-    if (taken.image === undefined) return pushReply('text', await fire(ctx, 'text', taken.key, { value1: text }))
+    if (taken.image === undefined)
+      return pushReply('text', await fire(ctx, 'text', taken.key, { value1: text }))
     const result = await fire(ctx, 'image', taken.key, { value1: taken.image, value2: text })
     const answer = pushReply('image', result)
     return result.kind === 'ok' ? answer : `${answer}\n${texts.imageLost}`

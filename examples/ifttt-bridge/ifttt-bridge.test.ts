@@ -1,21 +1,26 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, beforeEach, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { type BuildOptions, build } from 'esbuild'
 import { type Bot, createMemoryStore, type MemoryStore, type MessageInput } from 'wemp'
+import type { ScfHandler } from 'wemp/adapters/tencent-scf'
 import {
   assertValidReply,
   createTestKit,
   type RequestOptions,
-  type TestKit,
-  type Target,
   startWechatApiStandIn,
+  type Target,
+  type TestKit,
   type WechatApiStandIn,
 } from 'wemp/testing'
+import { scfFunctionUrlEvent } from '../../test/adapters/events.js'
+import { bundleOptions } from '../tencent-scf/build.mjs'
 import { createIftttBot, type IftttBotOptions, keyOfBindCommand, texts } from './bot.js'
 import { createIftttClient } from './ifttt.js'
 import { type IftttStandIn, startIftttStandIn } from './ifttt-stand-in.js'
@@ -103,7 +108,11 @@ describe('the IFTTT webhook client', () => {
   test('ok: POSTs exactly the values given as JSON to /trigger/{event}/with/key/{key}', async () => {
     const client = createIftttClient({ base: `${ifttt.url}/` })
     const result = await client.fire('text', KEY_PLAIN, { value1: 'a', value3: 'c' })
-    assert.deepEqual(result, { kind: 'ok', status: 200, body: "Congratulations! You've fired the text event" })
+    assert.deepEqual(result, {
+      kind: 'ok',
+      status: 200,
+      body: "Congratulations! You've fired the text event",
+    })
     assert.equal(ifttt.triggers.length, 1)
     const [trigger] = ifttt.triggers
     assert.equal(trigger?.path, `/trigger/text/with/key/${KEY_PLAIN}`)
@@ -260,8 +269,27 @@ describe('binding: BD+<key>', () => {
   test('IFTTT unreachable → says so, and nothing is saved', async () => {
     const { bot, store } = setup({ iftttBase: `http://127.0.0.1:${await freePort()}` })
     const kit = follower()
-    assert.match(await say(bot, kit, kit.text(`BD+${KEY_PLAIN}`)), /^无法连接 IFTTT（ECONNREFUSED），key 没有绑定/)
+    assert.match(
+      await say(bot, kit, kit.text(`BD+${KEY_PLAIN}`)),
+      /^无法连接 IFTTT（ECONNREFUSED），key 没有绑定/,
+    )
     assert.equal(await stored(bot, store, kit), undefined)
+  })
+  test('the fetch option is the one used to reach IFTTT', async () => {
+    const seen: string[] = []
+    const { bot } = setup({
+      iftttBase: 'https://maker.example',
+      fetch: async (input, init) => {
+        seen.push(`${init?.method} ${String(input)} ${String(init?.body)}`)
+        return new Response("Congratulations! You've fired the ifmaker_test event")
+      },
+    })
+    const kit = follower()
+    await bind(bot, kit, KEY_PLAIN)
+    assert.deepEqual(seen, [
+      `POST https://maker.example/trigger/ifmaker_test/with/key/${KEY_PLAIN} {"value1":"test"}`,
+    ])
+    assert.equal(ifttt.triggers.length, 0)
   })
 })
 
@@ -458,7 +486,10 @@ describe('forwarding to IFTTT', () => {
     const video = kit.message('video', { mediaId: 'V', thumbMediaId: 'T' })
     assert.equal(await say(bot, kit, video), texts.unsupported('video'))
     assert.equal(await say(bot, kit, kit.click('MENU')), 'success')
-    assert.equal(await say(bot, kit, kit.event('LOCATION', { latitude: 1, longitude: 2, precision: 3 })), 'success')
+    assert.equal(
+      await say(bot, kit, kit.event('LOCATION', { latitude: 1, longitude: 2, precision: 3 })),
+      'success',
+    )
     assert.equal(ifttt.triggers.length, 0)
   })
 
@@ -648,6 +679,72 @@ describe('server.ts, as a process', () => {
     assert.deepEqual(
       wechat.sent.filter((m) => m.touser === kit.openid).map((m) => m.text),
       [{ content: '已推送到 IFTTT (text)' }],
+    )
+  })
+})
+
+describe("the README's Tencent SCF entry", () => {
+  const out = mkdtempSync(join(tmpdir(), 'wemp-ifttt-scf-'))
+  const saved = { ...process.env }
+  after(() => {
+    for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name]
+    Object.assign(process.env, saved)
+    rmSync(out, { recursive: true, force: true })
+  })
+
+  test("bundles with the SCF example's esbuild settings and answers function-URL events", async () => {
+    const snippet = (file: string) => {
+      const readme = readFileSync(fileURLToPath(new URL(file, import.meta.url)), 'utf8')
+      const block = /\n( *)```ts\n( *\/\/ index\.ts[\s\S]*?)\n *```/.exec(readme)
+      assert.ok(block, `${file} has the SCF index.ts`)
+      const indent = block[1]!.length
+      return block[2]!
+        .split('\n')
+        .map((line) => line.slice(indent))
+        .join('\n')
+    }
+    const contents = snippet('./README.md')
+    assert.equal(snippet('./README.zh-CN.md'), contents, 'both READMEs show the same index.ts')
+    assert.match(contents, /export const main_handler = scf\(/)
+    const outfile = join(out, 'index.js')
+    await build({
+      ...(bundleOptions as BuildOptions),
+      stdin: {
+        contents,
+        resolveDir: fileURLToPath(new URL('.', import.meta.url)),
+        loader: 'ts',
+        sourcefile: 'index.ts',
+      },
+      outfile,
+    })
+    writeFileSync(join(out, 'package.json'), '{ "type": "commonjs" }\n')
+    Object.assign(process.env, {
+      WECHAT_TOKEN: secrets.token,
+      WECHAT_APP_ID: secrets.appId,
+      WECHAT_ENCODING_AES_KEY: secrets.encodingAESKey,
+      IFTTT_BASE: ifttt.url,
+      WEMP_LOG_LEVEL: 'error',
+    })
+    delete process.env.WECHAT_STORE
+    delete process.env.WECHAT_APP_SECRET
+    const { main_handler } = createRequire(import.meta.url)(outfile) as { main_handler: ScfHandler }
+    const kit = follower()
+    const send = async (message: MessageInput) => {
+      const request = kit.request(message, { mode: 'safe' })
+      const result = await main_handler(scfFunctionUrlEvent(request))
+      const res = assertValidReply(
+        kit.open({ status: result.statusCode, headers: result.headers, body: result.body }, request),
+      )
+      return res.reply?.type === 'text' ? res.reply.content : res.reply?.type
+    }
+    assert.equal(await send(kit.text(`BD+${KEY_B}`)), texts.bound(KEY_B))
+    assert.equal(await send(kit.text('from SCF')), '已推送到 IFTTT (text)')
+    assert.deepEqual(
+      ifttt.triggers.map((t) => [t.path, t.body]),
+      [
+        [`/trigger/ifmaker_test/with/key/${KEY_B}`, { value1: 'test' }],
+        [`/trigger/text/with/key/${KEY_B}`, { value1: 'from SCF' }],
+      ],
     )
   })
 })

@@ -1,8 +1,8 @@
 /**
  * A small client for IFTTT's Maker Webhooks: `fire(event, key, values)` POSTs
  * `{value1, value2, value3}` as JSON to `{base}/trigger/{event}/with/key/{key}` and says, as a
- * typed result, what became of it. It never throws: every failure is a result the bot can word
- * for the follower.
+ * typed result, what became of it. IFTTT's failures never throw: each is a result the bot can word
+ * for the follower (only a key or event name that is not letters, digits, `-` and `_` throws).
  *
  * @example
  * const ifttt = createIftttClient({ timeout: 5000 })
@@ -59,7 +59,14 @@ function reasonFrom(body: string): string {
   } catch {
     // not JSON: fall through
   }
-  return shorten(body.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim()) || 'no reason given'
+  return (
+    shorten(
+      body
+        .replace(/<[^>]*>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim(),
+    ) || 'no reason given'
+  )
 }
 
 function shorten(text: string, max = 120): string {
