@@ -8,28 +8,14 @@
  * export default { fetch: bot.fetch }
  */
 
-export {
-  type AccessTokenSource,
-  ApiErrorCode,
-  type ApiOptions,
-  ApiUnreachableError,
-  type CallOptions,
-  type CustomMessage,
-  type CustomMessageValue,
-  createApi,
-  DEFAULT_API_BASE,
-  type DownloadedFile,
-  type SendOptions,
-  toCustomMessage,
-  WechatApi,
-  WechatApiError,
-} from './api/index.js'
+export * from './api/index.js'
 export { Bot, type BotOptions, createBot, type ErrorHook } from './bot/bot.js'
 export type { Context, MatchedContext } from './bot/context.js'
 export { createConsoleLogger, type Logger, type LogLevel, silentLogger } from './bot/logger.js'
 export { compose, type Middleware } from './bot/middleware.js'
 export { DEFAULT_MAX_BODY_SIZE, type WempRequest, type WempResponse } from './bot/request.js'
 export type { AnyHandler, Handler, Pattern } from './bot/router.js'
+export { type DeliveryOptions, dedupeKey, type Lifetime } from './delivery/delivery.js'
 export { type DecryptedMessage, MessageCrypto } from './protocol/crypto.js'
 export { CryptErrorCode, RequestRejectedError, WempError, type WempErrorCode } from './protocol/errors.js'
 export {

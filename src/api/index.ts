@@ -2,22 +2,15 @@
  * WeChat's HTTP API client (`ctx.api` in handlers, or standalone with `createApi`).
  * @module
  */
-export {
-  type AccessTokenSource,
-  type ApiOptions,
-  type CallOptions,
-  createApi,
-  DEFAULT_API_BASE,
-  type DownloadedFile,
-  WechatApi,
-} from './client.js'
-export { type FetchedCredential, SharedCredential, type SharedCredentialOptions } from './credential.js'
-export {
-  type CustomMessage,
-  type CustomMessageValue,
-  CustomServiceApi,
-  customMessageBody,
-  type SendOptions,
-  toCustomMessage,
-} from './custom-service.js'
-export { ApiErrorCode, ApiUnreachableError, TOKEN_ERRORS, WechatApiError } from './errors.js'
+export * from './client.js'
+export * from './credential.js'
+export * from './custom-service.js'
+export * from './errors.js'
+export * from './jssdk.js'
+export * from './media.js'
+export * from './menu.js'
+export * from './oauth.js'
+export * from './publishing.js'
+export * from './qrcode.js'
+export * from './template.js'
+export * from './users.js'

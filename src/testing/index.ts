@@ -483,15 +483,4 @@ export function assertValidReply(response: TestResponse): TestResponse {
   return response
 }
 
-export {
-  type RecordedCall,
-  type Route,
-  type RouteResult,
-  type SentMessage,
-  StandInError,
-  type StandInOptions,
-  type StandInRequest,
-  startWechatApiStandIn,
-  WechatApiStandIn,
-  WINDOWS,
-} from './wechat-api/server.js'
+export * from './wechat-api/index.js'

@@ -88,7 +88,7 @@ export function tokenRoutes(standIn: WechatApiStandIn): Route[] {
           standIn.tokens.delete(current.token)
           const fresh = issue(appId, 'stable')
           current = { ...fresh, lastForced: now, forcedToday: current.forcedToday + 1, day }
-        } else if (!current || current.expiresAt - now <= OVERLAP) {
+        } else if (!current || current.expiresAt - now <= OVERLAP || !standIn.tokens.has(current.token)) {
           const fresh = issue(appId, 'stable')
           current = {
             ...fresh,
