@@ -308,3 +308,14 @@ describe('adapters tell the core what the runtime allows', () => {
     assert.deepEqual(sentTo(openid)[0]?.text, { content: 'done after 300 ms' })
   })
 })
+
+test('a cloud function on the in-memory store is warned once that retries may reach another instance', async () => {
+  const { bot, lines } = slowBot()
+  for (const content of ['a', 'b']) {
+    await deliver(bot, { ...kit.request(kit.text(content)), lifetime: 'invocation' })
+  }
+  assert.equal(
+    lines.filter((l) => l.level === 'warn' && /keeps its state in memory/.test(l.message)).length,
+    1,
+  )
+})

@@ -125,6 +125,7 @@ export class Delivery {
   readonly #api: WechatApi | undefined
   readonly #now: () => number
   readonly #defaultLifetime: Lifetime
+  #warned = false
 
   constructor(
     options: DeliveryOptions,
@@ -146,6 +147,16 @@ export class Delivery {
 
   /** Answers one push: runs it once across retries and instances, within the deadline. */
   run(job: PushJob): Reply | Promise<Reply> {
+    if (
+      !this.#warned &&
+      this.#store.name === 'memory' &&
+      (job.lifetime ?? this.#defaultLifetime) === 'invocation'
+    ) {
+      this.#warned = true
+      this.#log.warn(
+        'this cloud function keeps its state in memory: each instance has its own, so a retry reaching another instance runs the handlers again, and sessions are not shared; configure a shared store (Redis, a database or object storage)',
+      )
+    }
     const key = this.dedupe ? dedupeKey(job.account, job.message) : undefined
     if (key === undefined) return this.#process(job, undefined)
     const record: Json = { s: 'running' }
