@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { WempError } from '../protocol/errors.js'
 import { menuStandIn } from '../testing/wechat-api/routes/menu.js'
+import { addFollower } from '../testing/wechat-api/routes/users.js'
 import { startWechatApiStandIn, type WechatApiStandIn } from '../testing/wechat-api/server.js'
 import { createApi, type WechatApi } from './client.js'
 import { WechatApiError } from './errors.js'
@@ -353,6 +354,17 @@ describe('menu: conditional menus', () => {
     assert.deepEqual(await api.menu.tryMatch(openid), { button: vip.button })
     menuStandIn(wechat).tagUser(appId, openid, 7)
     assert.deepEqual(await api.menu.tryMatch(openid), base, 'the last tag decides')
+    // Tags given through the tag API count too.
+    const tagged = 'oMenuTaggedThroughApi00001'
+    addFollower(wechat, appId, tagged, {})
+    const { id } = await api.tag.create('vip-via-api')
+    await api.menu.deleteConditional(
+      await api.menu.addConditional({ ...vip, matchrule: { tag_id: String(id) } }),
+    )
+    const viaApi = await api.menu.addConditional({ ...vip, matchrule: { tag_id: String(id) } })
+    await api.tag.tag(id, [tagged])
+    assert.deepEqual(await api.menu.tryMatch(tagged), { button: vip.button })
+    await api.menu.deleteConditional(viaApi)
 
     await api.menu.deleteConditional(menuid)
     assert.deepEqual(lastBody('/cgi-bin/menu/delconditional'), { menuid })

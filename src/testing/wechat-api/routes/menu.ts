@@ -1,4 +1,5 @@
 import { type Route, StandInError, type WechatApiStandIn } from '../server.js'
+import { followerOf } from './users.js'
 
 type Json = Record<string, unknown>
 
@@ -282,7 +283,9 @@ export function menuRoutes(standIn: WechatApiStandIn): Route[] {
         }
         const state = app(request.appId)
         if (!state.menu) throw new StandInError(46003, 'menu no exist')
-        const lastTag = state.tags.get(user)?.at(-1)
+        // The follower's tags as the user routes keep them (set through api.tag), else tagUser's.
+        const lastTag =
+          followerOf(standIn, request.appId, user)?.tagid_list.at(-1) ?? state.tags.get(user)?.at(-1)
         const match = [...state.conditional]
           .reverse()
           .find((c) => c.matchrule.tag_id !== undefined && Number(c.matchrule.tag_id) === lastTag)
