@@ -3,6 +3,7 @@ import type { WechatApi } from '../api/client.js'
 import type { Logger } from '../bot/logger.js'
 import type { Message } from '../protocol/messages.js'
 import type { Reply } from '../protocol/replies.js'
+import { MemoryStore } from '../storage/memory/index.js'
 import { type Json, type Store, StoreError } from '../storage/store.js'
 
 /**
@@ -126,6 +127,7 @@ export class Delivery {
   readonly #now: () => number
   readonly #defaultLifetime: Lifetime
   #warned = false
+  readonly #memory: MemoryStore | undefined
 
   constructor(
     options: DeliveryOptions,
@@ -143,6 +145,7 @@ export class Delivery {
     this.#api = api
     this.#now = now
     this.#defaultLifetime = detectLifetime()
+    this.#memory = store instanceof MemoryStore ? store : undefined
   }
 
   /** Answers one push: runs it once across retries and instances, within the deadline. */
@@ -160,22 +163,52 @@ export class Delivery {
     const key = this.dedupe ? dedupeKey(job.account, job.message) : undefined
     if (key === undefined) return this.#process(job, undefined)
     const record: Json = { s: 'running' }
+    const memory = this.#memory
+    if (memory) {
+      // The in-memory store answers synchronously, and nothing else runs between a synchronous
+      // check and a synchronous write: a push not seen before is recorded once, with its reply when
+      // the handler answers synchronously (no 'running' state, no promise, no tick), or as running
+      // before the handler's first await.
+      try {
+        if (memory.getSync(key) !== undefined) return this.#retry(job, key)
+      } catch (error) {
+        return this.#unavailable(job, error)
+      }
+      const value = job.answer()
+      if (!(value instanceof Promise)) {
+        try {
+          memory.addSync(key, { s: 'done', reply: value } as Json, { ttl: this.ttl })
+        } catch (error) {
+          this.#log.warn('could not record the reply for retries', { key, reason: reasonOf(error) })
+        }
+        return value
+      }
+      let version: string | undefined
+      try {
+        version = memory.addSync(key, record, { ttl: this.ttl })
+      } catch (error) {
+        this.#log.warn('could not record the push for retries', { key, reason: reasonOf(error) })
+      }
+      return this.#process(job, version === undefined ? undefined : { key, version }, value)
+    }
     return this.#store.add(key, record, { ttl: this.ttl }).then(
       (version) => (version === undefined ? this.#retry(job, key) : this.#process(job, { key, version })),
-      (error: unknown) => {
-        this.#log.warn('retry de-duplication is unavailable; handling this delivery without it', {
-          store: this.#store.name,
-          openid: job.message.fromUserName,
-          reason: reasonOf(error),
-        })
-        return this.#process(job, undefined)
-      },
+      (error: unknown) => this.#unavailable(job, error),
     )
   }
 
+  #unavailable(job: PushJob, error: unknown): Reply | Promise<Reply> {
+    this.#log.warn('retry de-duplication is unavailable; handling this delivery without it', {
+      store: this.#store.name,
+      openid: job.message.fromUserName,
+      reason: reasonOf(error),
+    })
+    return this.#process(job, undefined)
+  }
+
   /** The first delivery: runs the handlers under the deadline. */
-  #process(job: PushJob, claim: Claim | undefined): Reply | Promise<Reply> {
-    const value = job.answer()
+  #process(job: PushJob, claim: Claim | undefined, started?: Promise<Reply>): Reply | Promise<Reply> {
+    const value = started ?? job.answer()
     if (!(value instanceof Promise)) return claim ? this.#done(job, claim, value) : value
     const remaining = job.receivedAt + this.deadline - this.#now()
     return new Promise<Reply>((resolve) => {
@@ -315,7 +348,7 @@ export class Delivery {
 
   /** A delivery of a push already claimed: the cached reply, the first delivery's late reply, or `success`. */
   async #retry(job: PushJob, key: string): Promise<Reply> {
-    const me = randomBytes(8).toString('hex')
+    let me = ''
     const until = job.receivedAt + this.deadline
     let registered: string | undefined
     try {
@@ -343,6 +376,7 @@ export class Delivery {
         // Still running: wait (registered as the waiter) until this delivery's own deadline.
         if (state.waiter !== me || registered !== entry.version) {
           if (this.#now() + this.pollInterval * 2 >= until) return SUCCESS
+          me ||= randomBytes(8).toString('hex')
           registered = await this.#store.compareAndSet(
             key,
             entry.version,

@@ -120,6 +120,7 @@ class Slots {
   /** Full key → slot, least recently written or read first. */
   readonly #slots = new Map<string, Slot>()
   readonly #expiries = new ExpiryQueue()
+  #oldest: MapIterator<string> | undefined
   #timer: NodeJS.Timeout | undefined
   #users = 0
 
@@ -200,9 +201,17 @@ class Slots {
   /** Makes room for one key: expired keys go first, then the least recently used. */
   #evict(now: number): void {
     this.sweep(now)
-    for (const key of this.#slots.keys()) {
-      if (this.#slots.size < this.maxEntries) return
-      this.#slots.delete(key)
+    // One long-lived iterator walks the keys oldest first. A fresh `keys()` per eviction would
+    // step over every entry deleted since the Map last compacted: O(n) per write once full.
+    // Map iterators are live: they skip deleted keys and reach keys re-added at the end (touched).
+    while (this.#slots.size >= this.maxEntries) {
+      let next = this.#oldest?.next()
+      if (next === undefined || next.done) {
+        this.#oldest = this.#slots.keys()
+        next = this.#oldest.next()
+        if (next.done) return
+      }
+      this.#slots.delete(next.value)
     }
   }
 
@@ -312,6 +321,11 @@ export class MemoryStore implements Store {
   }
 
   async get<T extends Json = Json>(key: string): Promise<Entry<T> | undefined> {
+    return this.getSync<T>(key)
+  }
+
+  /** {@link get}, synchronously (the store is in memory): for hot paths that must not wait a tick. */
+  getSync<T extends Json = Json>(key: string): Entry<T> | undefined {
     const slot = this.#slots.read(this.#key(key), Date.now(), true)
     return slot === undefined ? undefined : { value: JSON.parse(slot.text) as T, version: slot.version }
   }
@@ -324,6 +338,11 @@ export class MemoryStore implements Store {
   }
 
   async add(key: string, value: Json, options?: WriteOptions): Promise<string | undefined> {
+    return this.addSync(key, value, options)
+  }
+
+  /** {@link add}, synchronously. */
+  addSync(key: string, value: Json, options?: WriteOptions): string | undefined {
     const full = this.#key(key)
     const text = encodeValue(NAME, value)
     const ttl = checkTtl(NAME, options)
@@ -338,6 +357,11 @@ export class MemoryStore implements Store {
     value: Json,
     options?: WriteOptions,
   ): Promise<string | undefined> {
+    return this.compareAndSetSync(key, version, value, options)
+  }
+
+  /** {@link compareAndSet}, synchronously. */
+  compareAndSetSync(key: string, version: string, value: Json, options?: WriteOptions): string | undefined {
     const full = this.#key(key)
     const text = encodeValue(NAME, value)
     const ttl = checkTtl(NAME, options)
