@@ -1,10 +1,14 @@
 // In-process cost per message, no HTTP: the `bare` bot's handler vs wemp's bot.handle(), plaintext and safe,
 // plus XML parsing alone: fast-xml-parser and xml2js (what node-webot uses) vs wemp's parseXml.
+// Every call handles a message of its own (a distinct MsgId, from a pool built before timing, the same
+// pool for every contender): wemp answers a repeated MsgId from its retry cache, which is not the
+// path a real message takes. What de-duplication itself costs is bench/delivery.js.
 // Usage: node bench/inprocess.js   (env: BENCH_ITERATIONS, BENCH_WARMUP_ITERATIONS, BENCH_MODES, BENCH_QUICK)
 import { createRequire } from 'node:module'
 import { XMLParser } from 'fast-xml-parser'
 import { createBareBot } from './lib/bare-bot.js'
-import { fmt, isMain, median, ratio, summarize, table } from './lib/format.js'
+import { fmt, isMain, ratio, summarize, table } from './lib/format.js'
+import { msgIdAt, requestPool } from './lib/pool.js'
 import {
   BENCH_CONFIG,
   buildTextRequest,
@@ -14,37 +18,9 @@ import {
   textMessageXml,
 } from './lib/requests.js'
 import { settings } from './lib/settings.js'
+import { BATCHES, timeCalls, timeSync } from './lib/timing.js'
 
 const require = createRequire(import.meta.url)
-const BATCHES = 5
-
-/** Median over BATCHES batches of µs per call; `fn` may return a value or a Promise. */
-async function timeAsync(fn, iterations, warmup) {
-  for (let i = 0; i < warmup; i++) await fn()
-  const per = Math.max(1, Math.floor(iterations / BATCHES))
-  const samples = []
-  for (let b = 0; b < BATCHES; b++) {
-    const t0 = process.hrtime.bigint()
-    for (let i = 0; i < per; i++) await fn()
-    samples.push(Number(process.hrtime.bigint() - t0) / 1e3 / per)
-  }
-  return { usPerOp: median(samples), samplesUs: samples, iterations: per * BATCHES }
-}
-
-/** Same, for synchronous functions (no await in the loop). */
-function timeSync(fn, iterations, warmup) {
-  let sink = 0
-  for (let i = 0; i < warmup; i++) sink ^= fn() ? 1 : 0
-  const per = Math.max(1, Math.floor(iterations / BATCHES))
-  const samples = []
-  for (let b = 0; b < BATCHES; b++) {
-    const t0 = process.hrtime.bigint()
-    for (let i = 0; i < per; i++) sink ^= fn() ? 1 : 0
-    samples.push(Number(process.hrtime.bigint() - t0) / 1e3 / per)
-  }
-  globalThis.__benchSink = sink
-  return { usPerOp: median(samples), samplesUs: samples, iterations: per * BATCHES }
-}
 
 async function loadWemp() {
   try {
@@ -57,39 +33,60 @@ async function loadWemp() {
 
 export async function runInprocess({ log = console.log } = {}) {
   const { iterations, warmupIterations: warmup } = settings
+  const poolSize = warmup + iterations + 1
   log(
-    `\n## In-process cost per message (no HTTP; ${iterations} timed after ${warmup} warm-up, median of ${BATCHES} batches)`,
+    `\n## In-process cost per message (no HTTP; ${iterations} timed after ${warmup} warm-up, median of ${BATCHES} batches; ${poolSize} distinct MsgIds per mode)`,
   )
   const cfg = BENCH_CONFIG
   const wemp = await loadWemp()
   const bare = createBareBot(cfg)
-  let wempBot = null
   let wempNote = wemp.error ?? null
-  if (wemp.mod) {
+  let wempHandlerRuns = 0
+  /** A fresh wemp bot for each mode, so each mode starts with an empty store. */
+  const newWempBot = () => {
+    if (!wemp.mod) return null
     try {
-      wempBot = wemp.mod.createBot({ ...cfg })
-      wempBot.text((ctx) => `echo: ${ctx.message.content}`)
+      const bot = wemp.mod.createBot({ ...cfg })
+      bot.text((ctx) => {
+        wempHandlerRuns++
+        return `echo: ${ctx.message.content}`
+      })
+      return bot
     } catch (err) {
       wempNote = `createBot/text failed: ${summarize(err.message)}`
-      wempBot = null
+      return null
     }
   }
 
-  const handlers = [
-    { name: 'bare', handle: (req) => bare.handle(req) },
-    ...(wempBot ? [{ name: 'wemp', handle: (req) => wempBot.handle(req) }] : []),
-  ]
   const messages = []
-  for (const mode of settings.modes) {
-    const r = buildTextRequest(mode, cfg)
-    const req = { method: 'POST', query: r.query, headers: {}, body: r.body }
+  for (const [m, mode] of settings.modes.entries()) {
+    const wempBot = newWempBot()
+    const handlers = [
+      { name: 'bare', handle: (req) => bare.handle(req) },
+      ...(wempBot
+        ? [{ name: 'wemp', handle: (req) => wempBot.handle(req), runs: () => wempHandlerRuns }]
+        : []),
+    ]
+    // built before any timing; every contender handles the same messages, each once (and the
+    // modes use different MsgIds)
+    const timestamp = nowSeconds()
+    const pool = requestPool(mode, cfg, poolSize, { timestamp, start: m * poolSize })
+    const one = buildTextRequest(mode, cfg, { msgId: msgIdAt(1 + m), timestamp }) // not in any pool
+    const expect = { mode, expect: one.expect }
     for (const h of handlers) {
       let row = { contender: h.name, mode }
       try {
-        const check = checkReply(r, await h.handle(req), cfg)
+        const check = checkReply(one, await h.handle(one), cfg)
         if (!check.ok) throw new Error(`wrong reply: ${check.errors.join('; ')}`)
-        const t = await timeAsync(() => h.handle(req), iterations, warmup)
-        row = { ...row, status: 'ok', ...t, quirks: check.quirks }
+        const first = checkReply(expect, await h.handle(pool[0]), cfg)
+        if (!first.ok) throw new Error(`wrong reply to a pooled request: ${first.errors.join('; ')}`)
+        const runs0 = h.runs?.()
+        // pool[0] was just answered: the timed calls start at pool[1]
+        const t = await timeCalls((i) => h.handle(pool[i + 1]), iterations, Math.max(0, warmup - 1))
+        if (t.non200) throw new Error(`${t.non200} of ${t.calls} pooled requests were not answered 200`)
+        if (h.runs && h.runs() - runs0 !== t.calls)
+          throw new Error(`the handler ran ${h.runs() - runs0} times for ${t.calls} distinct messages`)
+        row = { ...row, status: 'ok', ...t, distinctMsgIds: t.calls + 1, quirks: check.quirks }
       } catch (err) {
         row = { ...row, status: 'FAILED', reason: err.message }
       }
@@ -155,7 +152,7 @@ export async function runInprocess({ log = console.log } = {}) {
     })
   }
   const result = {
-    settings: { iterations, warmup, batches: BATCHES },
+    settings: { iterations, warmup, batches: BATCHES, distinctMsgIdsPerMode: poolSize },
     messages,
     parsing,
     xmlBytes: Buffer.byteLength(xml),
@@ -185,6 +182,9 @@ export function formatInprocess({ messages, parsing, xmlBytes }) {
     ),
   )
   out.push('  vs bare = µs/message ÷ bare µs/message (lower is better; 2.00× = twice the CPU per message).')
+  out.push(
+    '  Every call is a new message (its own MsgId): wemp runs its handler and records the push for retries (its defaults: de-duplication on, memory store).',
+  )
   for (const m of messages)
     if (m.status !== 'ok') out.push(`  ${m.contender} ${m.mode}: ${summarize(m.reason)}`)
   const fx = parsing.find((p) => p.parser === 'fast-xml-parser' && p.status === 'ok')?.usPerOp

@@ -1,4 +1,5 @@
-// The whole benchmark: in-process, cold start, then HTTP load. Writes bench/results/latest.json.
+// The whole benchmark: in-process, retry de-duplication, cold start, serverless, HTTP load, storage.
+// Writes bench/results/latest.json.
 // `npm run bench` builds first (npm run build && node bench/run.js). BENCH_QUICK=1 for a smoke test.
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -7,6 +8,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runColdStart } from './cold-start.js'
 import { runColdStartServerless } from './cold-start-serverless.js'
+import { runDelivery } from './delivery.js'
 import { runHttp } from './http.js'
 import { runInprocess } from './inprocess.js'
 import { selectedContenders } from './lib/contenders.js'
@@ -35,7 +37,8 @@ const contenders = selectedContenders()
 const estimate =
   settings.modes.length * contenders.length * (settings.warmup + settings.duration + 0.8) +
   contenders.length * (settings.coldRuns + 1) * 0.2 +
-  (settings.iterations / 20000) * 8 +
+  (settings.iterations / 20000) *
+    (16 + (process.env.BENCH_REDIS_URL || process.env.WEMP_TEST_REDIS_URL ? 10 : 0)) +
   2
 const cpus = os.cpus()
 console.log(
@@ -50,6 +53,7 @@ if (!existsSync(path.join(root, 'dist/index.js'))) {
 }
 
 const inprocess = await runInprocess()
+const delivery = await runDelivery()
 const coldStart = await runColdStart()
 const serverless = await runColdStartServerless()
 const http = await runHttp()
@@ -103,6 +107,7 @@ const out = {
     elapsedS,
   },
   inprocess,
+  delivery,
   coldStart,
   serverless,
   http,

@@ -2,11 +2,14 @@
 //   - bench/lib/requests.js against official known-answer vectors (protocol.md §1–3),
 //   - requests.js ⇄ wechat-crypto (node-webot) round trips,
 //   - the bare bot: replies decrypt with wechat-crypto, msg_signature checks, forged / tampered
-//     requests are rejected, XML edge cases (CDATA `]]>` splitting, entities, `</Content>` inside CDATA).
+//     requests are rejected, XML edge cases (CDATA `]]>` splitting, entities, `</Content>` inside CDATA),
+//   - the request streams (lib/pool.js): distinct MsgIds, exactly what buildTextRequest builds,
+//     signed and encrypted correctly (checked with wechat-crypto and the bare bot).
 // Usage: node bench/selftest.js   (exit code 1 on any failure)
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import { createBareBot, field } from './lib/bare-bot.js'
+import { httpStream, msgIdAt, requestPool, STREAM_START, streamMsgId } from './lib/pool.js'
 import {
   BENCH_CONFIG,
   buildForgedRequest,
@@ -16,6 +19,7 @@ import {
   checkReply,
   decrypt,
   encrypt,
+  FIXTURE,
   sign,
 } from './lib/requests.js'
 
@@ -166,6 +170,63 @@ test('checker rejects a wrong reply', () => {
     checkReply(req, { ...res, body: res.body.replace(/[0-9a-f]{40}/, 'f'.repeat(40)) }, cfg).ok,
     false,
   )
+})
+
+// --- request streams (lib/pool.js) --------------------------------------------------------------------
+const msgIdOf = (mode, body) => {
+  const xml = mode === 'safe' ? wx.decrypt(field(body, 'Encrypt')).message : body
+  return field(xml, 'MsgId')
+}
+const fromPath = (path) => Object.fromEntries(new URL(path, 'http://x').searchParams)
+test('MsgIds: FIXTURE.msgId + n, checks and streams apart', () => {
+  assert.equal(msgIdAt(0), FIXTURE.msgId)
+  assert.equal(msgIdAt(1), '1234567890123456790')
+  assert.equal(streamMsgId(0), msgIdAt(STREAM_START))
+  assert.equal(new Set(Array.from({ length: 1000 }, (_, i) => streamMsgId(i))).size, 1000)
+})
+for (const mode of ['plaintext', 'safe']) {
+  test(`requestPool ${mode}: distinct MsgIds, each request answered correctly by bare`, () => {
+    const pool = requestPool(mode, cfg, 5, { timestamp: 1714036504, start: 7 })
+    assert.deepEqual(
+      pool.map((r) => msgIdOf(mode, r.body)),
+      [7, 8, 9, 10, 11].map((i) => streamMsgId(i)),
+    )
+    const expect = { mode, expect: buildTextRequest(mode, cfg).expect }
+    for (const r of pool) assert.ok(checkReply(expect, bot.handle(r), cfg).ok)
+  })
+}
+test('httpStream plaintext: the template gives buildTextRequest, a new MsgId per request', () => {
+  const ts = 1714036504
+  const s = httpStream('plaintext', cfg, { timestamp: ts })
+  assert.equal(s.distinct, Number.POSITIVE_INFINITY)
+  for (const i of [0, 1, 123456]) {
+    const r = {}
+    s.apply(r, i)
+    const want = buildTextRequest('plaintext', cfg, { msgId: streamMsgId(i), timestamp: ts })
+    assert.equal(r.body, want.body)
+    assert.equal(r.path, want.path)
+    assert.ok(checkReply(want, bot.handle({ method: 'POST', query: fromPath(r.path), body: r.body }), cfg).ok)
+  }
+})
+test('httpStream safe: a pool of `size` encrypted requests, exact, verified by wechat-crypto, cycling', () => {
+  const ts = 1714036504
+  const s = httpStream('safe', cfg, { size: 3, timestamp: ts })
+  assert.equal(s.distinct, 3)
+  const got = [0, 1, 2, 3].map((i) => {
+    const r = {}
+    s.apply(r, i)
+    return r
+  })
+  for (const i of [0, 1, 2]) {
+    const want = buildTextRequest('safe', cfg, { msgId: streamMsgId(i), timestamp: ts })
+    assert.equal(got[i].body, want.body)
+    assert.equal(got[i].path, want.path)
+    const q = fromPath(got[i].path)
+    assert.equal(wx.getSignature(q.timestamp, q.nonce, field(got[i].body, 'Encrypt')), q.msg_signature)
+    assert.equal(msgIdOf('safe', got[i].body), streamMsgId(i))
+    assert.ok(checkReply(want, bot.handle({ method: 'POST', query: q, body: got[i].body }), cfg).ok)
+  }
+  assert.deepEqual(got[3], got[0])
 })
 
 console.log(`selftest: ${passed} passed, ${failed} failed`)

@@ -10,7 +10,7 @@
 //          text → reply `echo: <Content>` with To/From swapped, CreateTime in seconds;
 //          anything else → 'success'. Safe mode: the reply is encrypted and signed (Nonce = request nonce).
 // What it deliberately does not do: timestamp freshness / replay checks (WeChat does not require them,
-// and the benchmark replays one request), MsgId de-duplication, events, other reply types.
+// and the benchmark reuses one timestamp and nonce), MsgId de-duplication, events, other reply types.
 import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 
 const XML_HEADERS = { 'content-type': 'application/xml; charset=utf-8' }

@@ -46,7 +46,8 @@ export function nowSeconds() {
  * A correctly signed POST carrying the fixture text message.
  * mode 'plaintext' → signature only; 'safe' → encrypt_type=aes + msg_signature, encrypted body.
  * The timestamp defaults to "now" at build time, and the nonce is fixed, so the same request can be
- * replayed for the whole run (a freshness window of a few minutes is still satisfied).
+ * replayed for the whole run (a freshness window of a few minutes is still satisfied). `opts.msgId`
+ * gives the message a MsgId of its own (lib/pool.js builds streams of them).
  * Returns { mode, method, path, query, headers, body, expect }.
  */
 export function buildTextRequest(mode, cfg = BENCH_CONFIG, opts = {}) {

@@ -29,6 +29,9 @@ export const settings = {
   duration: num('BENCH_DURATION', 5, 1), // seconds of measured load per contender and mode
   warmup: num('BENCH_WARMUP', 1, 0.5), // seconds of unmeasured load before it
   connections: num('BENCH_CONNECTIONS', 32, 32),
+  // safe-mode request pool: sized for this many req/s over warm-up + measured time, within this many MB
+  poolRps: num('BENCH_POOL_RPS', 30000, 30000),
+  poolMb: num('BENCH_POOL_MB', 64, 64),
   // cold-start.js
   coldRuns: num('BENCH_COLD_RUNS', 5, 2),
   coldMode: env.BENCH_COLD_MODE || 'safe',

@@ -13,7 +13,7 @@ import {
  * - GET handshake answers echostr,
  * - the signed text message gets a correct echo reply (decrypted + msg_signature checked in safe mode),
  * - a forged signature does not get a valid reply (skipped for the `raw` ceiling, which verifies nothing).
- * `req` is the exact request that will be replayed under load.
+ * `req` is the fixture message (FIXTURE.msgId); the load sends the same message with MsgIds of its own.
  * Returns { ok, errors, quirks }.
  */
 export async function validateServer(port, mode, req, { ceiling = false, cfg = BENCH_CONFIG } = {}) {
