@@ -2,10 +2,12 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { type Bot, type BotOptions, createBot } from '../bot/bot.js'
 import type { Logger } from '../bot/logger.js'
-import { MemoryStore } from '../storage/memory/index.js'
+import { MemorySpace, MemoryStore } from '../storage/memory/index.js'
+import type { Store } from '../storage/store.js'
 import { createTestKit, type SignedRequest } from '../testing/index.js'
 import { startWechatApiStandIn, type WechatApiStandIn } from '../testing/wechat-api/server.js'
 import { dedupeKey } from './delivery.js'
+import { LocalRecords } from './local-records.js'
 
 const secrets = {
   token: 'deliverytoken',
@@ -141,8 +143,18 @@ describe('retry de-duplication', () => {
   })
 
   test('a store that is down: every delivery is handled, with a warning, never a crash', async () => {
-    const store = new MemoryStore()
-    await store.close()
+    // A store that is down (a closed store behind a plain Store object, as Redis or a database would be).
+    const closed = new MemoryStore()
+    await closed.close()
+    const store: Store = {
+      name: 'down',
+      get: (key) => closed.get(key),
+      set: (key, value, options) => closed.set(key, value, options),
+      add: (key, value, options) => closed.add(key, value, options),
+      compareAndSet: (key, version, value, options) => closed.compareAndSet(key, version, value, options),
+      delete: (key, options) => closed.delete(key, options),
+      close: () => closed.close(),
+    }
     const { bot, runs, lines } = slowBot({ store })
     const request = kit.request(kit.text('no store'))
     const first = await deliver(bot, request)
@@ -318,4 +330,46 @@ test('a cloud function on the in-memory store is warned once that retries may re
     lines.filter((l) => l.level === 'warn' && /keeps its state in memory/.test(l.message)).length,
     1,
   )
+})
+
+describe("local records (the in-memory store's de-duplication table)", () => {
+  test('add, compare-and-set, and two generations: a record lives between ttl and 2 × ttl', () => {
+    let now = 0
+    const records = new LocalRecords(1000, 100, () => now)
+    const v1 = records.addSync('a', { s: 'running' })
+    assert.ok(v1)
+    assert.equal(records.addSync('a', { s: 'running' }), undefined)
+    assert.equal(records.compareAndSetSync('a', 'stale', { s: 'done' }), undefined)
+    const v2 = records.compareAndSetSync('a', v1 as string, { s: 'done' })
+    assert.ok(v2 && v2 !== v1)
+    now = 1500 // rotated once: 'a' is in the previous generation, still found
+    assert.deepEqual(records.getSync('a')?.value, { s: 'done' })
+    assert.ok(
+      records.compareAndSetSync('a', v2 as string, { s: 'late' }),
+      'moves it to the current generation',
+    )
+    now = 2600 // rotated again: 'a' was rewritten at 1500, so it survives
+    assert.deepEqual(records.getSync('a')?.value, { s: 'late' })
+    now = 5000 // two periods without a rotation: everything is gone
+    assert.equal(records.getSync('a'), undefined)
+    assert.ok(records.addSync('a', { s: 'running' }))
+  })
+
+  test('bounded: a full generation rotates early', () => {
+    const records = new LocalRecords(60_000, 10)
+    for (let i = 0; i < 35; i++) records.addSync(`k${i}`, i)
+    assert.ok(records.size <= 20, `${records.size} records kept`)
+    assert.ok(records.getSync('k34'))
+    assert.equal(records.getSync('k0'), undefined)
+  })
+
+  test('a bot on the memory store keeps its records in the local table, not in the store', async () => {
+    const space = new MemorySpace()
+    const { bot, runs } = slowBot({ store: new MemoryStore({ space }) })
+    const request = kit.request(kit.text('local'))
+    await deliver(bot, request)
+    await deliver(bot, request)
+    assert.deepEqual(runs, ['local'])
+    assert.equal(space.size, 0)
+  })
 })

@@ -5,6 +5,10 @@ import type { Message } from '../protocol/messages.js'
 import type { Reply } from '../protocol/replies.js'
 import { MemoryStore } from '../storage/memory/index.js'
 import { type Json, type Store, StoreError } from '../storage/store.js'
+import { LocalRecords } from './local-records.js'
+
+/** The store operations the delivery records need. */
+type Records = Pick<Store, 'name' | 'get' | 'add' | 'compareAndSet'>
 
 /**
  * WeChat's delivery rules, handled for the bot:
@@ -53,6 +57,11 @@ export interface DeliveryOptions {
   ttl?: number
   /** How often a waiting retry looks at the store, ms. Default 100. */
   pollInterval?: number
+  /**
+   * On the in-memory store, how many records one generation holds before it is rotated early
+   * (records are kept in a table of the process, see `LocalRecords`). Default 10 000.
+   */
+  maxRecords?: number
 }
 
 /**
@@ -121,13 +130,14 @@ export class Delivery {
   readonly dedupe: boolean
   readonly ttl: number
   readonly pollInterval: number
-  readonly #store: Store
+  /** Where the records live: the bot's store, or, for the in-memory store, a lighter table of this process. */
+  readonly #store: Records
   readonly #log: Logger
   readonly #api: WechatApi | undefined
   readonly #now: () => number
   readonly #defaultLifetime: Lifetime
   #warned = false
-  readonly #memory: MemoryStore | undefined
+  readonly #memory: LocalRecords | undefined
 
   constructor(
     options: DeliveryOptions,
@@ -140,12 +150,13 @@ export class Delivery {
     this.dedupe = options.dedupe ?? true
     this.ttl = options.ttl ?? 5 * 60 * 1000
     this.pollInterval = options.pollInterval ?? 100
-    this.#store = store
+    this.#memory =
+      store instanceof MemoryStore ? new LocalRecords(this.ttl, options.maxRecords, now) : undefined
+    this.#store = this.#memory ?? store
     this.#log = log
     this.#api = api
     this.#now = now
     this.#defaultLifetime = detectLifetime()
-    this.#memory = store instanceof MemoryStore ? store : undefined
   }
 
   /** Answers one push: runs it once across retries and instances, within the deadline. */
@@ -169,27 +180,13 @@ export class Delivery {
       // check and a synchronous write: a push not seen before is recorded once, with its reply when
       // the handler answers synchronously (no 'running' state, no promise, no tick), or as running
       // before the handler's first await.
-      try {
-        if (memory.getSync(key) !== undefined) return this.#retry(job, key)
-      } catch (error) {
-        return this.#unavailable(job, error)
-      }
+      if (memory.getSync(key) !== undefined) return this.#retry(job, key)
       const value = job.answer()
       if (!(value instanceof Promise)) {
-        try {
-          memory.addSync(key, { s: 'done', reply: value } as Json, { ttl: this.ttl })
-        } catch (error) {
-          this.#log.warn('could not record the reply for retries', { key, reason: reasonOf(error) })
-        }
+        memory.putAbsentSync(key, { s: 'done', reply: value } as Json)
         return value
       }
-      let version: string | undefined
-      try {
-        version = memory.addSync(key, record, { ttl: this.ttl })
-      } catch (error) {
-        this.#log.warn('could not record the push for retries', { key, reason: reasonOf(error) })
-      }
-      return this.#process(job, version === undefined ? undefined : { key, version }, value)
+      return this.#process(job, { key, version: memory.putAbsentSync(key, record) }, value)
     }
     return this.#store.add(key, record, { ttl: this.ttl }).then(
       (version) => (version === undefined ? this.#retry(job, key) : this.#process(job, { key, version })),
