@@ -321,11 +321,6 @@ export class MemoryStore implements Store {
   }
 
   async get<T extends Json = Json>(key: string): Promise<Entry<T> | undefined> {
-    return this.getSync<T>(key)
-  }
-
-  /** {@link get}, synchronously (the store is in memory): for hot paths that must not wait a tick. */
-  getSync<T extends Json = Json>(key: string): Entry<T> | undefined {
     const slot = this.#slots.read(this.#key(key), Date.now(), true)
     return slot === undefined ? undefined : { value: JSON.parse(slot.text) as T, version: slot.version }
   }
@@ -338,11 +333,6 @@ export class MemoryStore implements Store {
   }
 
   async add(key: string, value: Json, options?: WriteOptions): Promise<string | undefined> {
-    return this.addSync(key, value, options)
-  }
-
-  /** {@link add}, synchronously. */
-  addSync(key: string, value: Json, options?: WriteOptions): string | undefined {
     const full = this.#key(key)
     const text = encodeValue(NAME, value)
     const ttl = checkTtl(NAME, options)
@@ -357,11 +347,6 @@ export class MemoryStore implements Store {
     value: Json,
     options?: WriteOptions,
   ): Promise<string | undefined> {
-    return this.compareAndSetSync(key, version, value, options)
-  }
-
-  /** {@link compareAndSet}, synchronously. */
-  compareAndSetSync(key: string, version: string, value: Json, options?: WriteOptions): string | undefined {
     const full = this.#key(key)
     const text = encodeValue(NAME, value)
     const ttl = checkTtl(NAME, options)
