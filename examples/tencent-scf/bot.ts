@@ -16,6 +16,10 @@ export interface ScfBotEnv {
   WECHAT_ENCODING_AES_KEY?: string
   /** Where sessions live: `memory` (default: per instance) or `redis://…` (shared by every instance). */
   WECHAT_STORE?: string
+  /** The AppSecret: enables ctx.api and late replies through the customer-service API. */
+  WECHAT_APP_SECRET?: string
+  /** WeChat's API base URL, e.g. a fixed-egress-IP proxy (WeChat's IP whitelist). */
+  WECHAT_API_BASE?: string
   [name: string]: string | undefined
 }
 
@@ -35,6 +39,8 @@ export function createScfBot(env: ScfBotEnv, store?: Store): Bot {
     ...(env.WECHAT_APP_ID ? { appId: env.WECHAT_APP_ID } : {}),
     ...(env.WECHAT_ENCODING_AES_KEY ? { encodingAESKey: env.WECHAT_ENCODING_AES_KEY } : {}),
     ...(store ? { store } : {}),
+    ...(env.WECHAT_APP_SECRET ? { appSecret: env.WECHAT_APP_SECRET } : {}),
+    ...(env.WECHAT_API_BASE ? { api: { baseUrl: env.WECHAT_API_BASE } } : {}),
     onError: () => 'Sorry, something went wrong. 出错了，请稍后再试。',
   })
 

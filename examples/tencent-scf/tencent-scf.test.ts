@@ -157,3 +157,18 @@ describe('examples/tencent-scf, bundled', () => {
     }
   })
 })
+
+describe('SCF example: the WeChat API from the environment', () => {
+  test('WECHAT_APP_SECRET enables ctx.api (and late replies); WECHAT_API_BASE points it at a proxy', async () => {
+    const { createScfBot } = await import('./bot.js')
+    const base = { WECHAT_TOKEN: 'scftoken', WECHAT_APP_ID: 'wx00000000000000aa' }
+    assert.equal(createScfBot(base).api, undefined)
+    const bot = createScfBot({
+      ...base,
+      WECHAT_APP_SECRET: 'secret',
+      WECHAT_API_BASE: 'http://10.0.0.9:8080/',
+    })
+    assert.equal(bot.api?.appId, 'wx00000000000000aa')
+    assert.equal(bot.api?.baseUrl, 'http://10.0.0.9:8080')
+  })
+})
