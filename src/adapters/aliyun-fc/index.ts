@@ -128,6 +128,13 @@ function toResult(response: WempResponse): FcResult {
  * A malformed HTTP event is answered with a 400; an invocation that is not HTTP (a timer, a
  * console test) rejects with an Error that says what to configure.
  *
+ * Late replies: a function is frozen once it returns, so when a handler outlasts the deadline
+ * (`delivery.deadline`, 4 s) this handler returns only after the handler finished and its reply
+ * went out (to WeChat's waiting retry, or through the customer-service API). Set the function's
+ * timeout above the slowest handler plus about a second (e.g. 30 s for handlers up to 20 s), and
+ * give the bot a shared store (Redis, a database) so that retries reaching other instances are
+ * recognised.
+ *
  * @example
  * export const handler = fc(bot)
  */

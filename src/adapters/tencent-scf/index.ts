@@ -25,6 +25,13 @@ export type * from './types.js'
  * (函数 URL, the default) or an API-gateway trigger with 集成响应 (integration response) on.
  * For a web function (HTTP-type function), use `wemp/adapters/node` on port 9000 instead.
  *
+ * Late replies: a function is frozen once it returns, so when a handler outlasts the deadline
+ * (`delivery.deadline`, 4 s) this handler returns only after the handler finished and its reply
+ * went out (to WeChat's waiting retry, or through the customer-service API). Set the function's
+ * timeout above the slowest handler plus about a second (e.g. 30 s for handlers up to 20 s), and
+ * give the bot a shared store (Redis, a database) so that retries reaching other instances are
+ * recognised.
+ *
  * @example
  * import { createBot } from 'wemp'
  * import { scf } from 'wemp/adapters/tencent-scf'
