@@ -215,7 +215,12 @@ export class Delivery {
           late = true
           const lifetime = job.lifetime ?? this.#defaultLifetime
           const early = lifetime !== 'invocation' && this.#api !== undefined
-          const work = value.then((reply) => this.#late(job, claim, reply))
+          const work = value
+            .then((reply) => this.#late(job, claim, reply))
+            .catch((error: unknown) => {
+              // #late handles its own failures; this only keeps a bug from becoming an unhandled rejection.
+              this.#log.error('a late reply failed', { openid: job.message.fromUserName, error })
+            })
           this.#log.warn('the handler is still running at the deadline', {
             deadline: this.deadline,
             openid: job.message.fromUserName,
