@@ -373,3 +373,35 @@ describe("local records (the in-memory store's de-duplication table)", () => {
     assert.equal(space.size, 0)
   })
 })
+
+test('the hand-over race: a late reply finishing around the moment the waiting retry gives up goes out exactly once', async () => {
+  const { bot } = slowBot({ ...withApi(), delivery: { deadline: 200, pollInterval: 20 } })
+  // The retry arrives 100 ms after the first delivery, so it waits until 300 ms; the handlers
+  // finish from 240 to 360 ms, across that moment.
+  const cases = Array.from({ length: 21 }, (_, i) => ({
+    ms: 240 + i * 6,
+    openid: `oHandOverRace${String(i).padStart(13, '0')}`,
+  }))
+  for (const c of cases) wechat.openWindow(secrets.appId, c.openid)
+  const results = await Promise.all(
+    cases.map(async (c) => {
+      const request = {
+        ...kit.request({ ...kit.text(`slow ${c.ms}`), fromUserName: c.openid }),
+        lifetime: 'invocation' as const,
+      }
+      const first = deliver(bot, request)
+      await sleep(100)
+      const retry = await deliver(bot, { ...kit.request(request.plainBody), lifetime: 'invocation' })
+      await first
+      return { ...c, passive: retry.reply?.type === 'text' ? 1 : 0 }
+    }),
+  )
+  await sleep(100)
+  for (const r of results) {
+    const sent = sentTo(r.openid).length
+    assert.equal(r.passive + sent, 1, `${r.ms} ms: ${r.passive} passive + ${sent} customer-service replies`)
+  }
+  // Both ways of delivering were exercised.
+  assert.ok(results.some((r) => r.passive === 1))
+  assert.ok(results.some((r) => sentTo(r.openid).length === 1))
+})
