@@ -9,7 +9,7 @@ export interface DemoConfig {
   appSecret?: string
   /** WeChat's API base URL (WECHAT_API_BASE): a fixed-IP proxy, or a local stand-in. */
   apiBase?: string
-  /** Where sessions live: `WECHAT_STORE` (see {@link openStore}); default in memory. */
+  /** Where sessions live: `WECHAT_STORE`, a store URL for wemp's `openStore` (memory, redis://…, postgres://…, mysql://…, sqlite:<file>, file:<dir>); default in memory. */
   store?: string
   /** Whether the development values are in use (nothing was configured). */
   development: boolean
@@ -41,25 +41,6 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
 
 /** The longest `slow N` the demo accepts, in seconds. */
 export const MAX_SLOW_SECONDS = 20
-
-/**
- * Opens the store named by a URL: `memory` (the default), `redis://…`, `postgres://…`,
- * `mysql://…`, `sqlite:<file>` or `file:<directory>`. Each backend's driver is loaded only here,
- * when asked for.
- */
-export async function openStore(url: string | undefined): Promise<Store | undefined> {
-  if (!url || url === 'memory') return undefined
-  if (/^rediss?:/.test(url)) return (await import('wemp/storage/redis')).createRedisStore({ url })
-  if (/^postgres(ql)?:/.test(url)) return (await import('wemp/storage/postgres')).createPostgresStore({ url })
-  if (/^mysql:/.test(url)) return (await import('wemp/storage/mysql')).createMysqlStore({ url })
-  if (url.startsWith('sqlite:'))
-    return (await import('wemp/storage/sqlite')).createSqliteStore({ filename: url.slice(7) })
-  if (url.startsWith('file:'))
-    return (await import('wemp/storage/file')).createFileStore({ dir: url.slice(5) })
-  throw new Error(
-    `WECHAT_STORE=${url}: use memory, redis://…, postgres://…, mysql://…, sqlite:<file> or file:<dir>`,
-  )
-}
 
 /**
  * The demo bot: echoes text, counts each follower's messages in their session, and shows menu

@@ -1,5 +1,6 @@
+import { openStore } from 'wemp'
 import { createServer } from 'wemp/adapters/node'
-import { configFromEnv, createDemoBot, openStore } from './bot.js'
+import { configFromEnv, createDemoBot } from './bot.js'
 
 const config = configFromEnv()
 const bot = createDemoBot(config, await openStore(config.store))

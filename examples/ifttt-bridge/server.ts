@@ -1,4 +1,4 @@
-import type { Store } from 'wemp'
+import { openStore } from 'wemp'
 import { createServer } from 'wemp/adapters/node'
 import { createIftttBot } from './bot.js'
 
@@ -26,21 +26,6 @@ const DEVELOPMENT = {
   appId: 'wx0000000000000000',
   encodingAESKey: 'wempDevelopmentKey0000000000000000000000000',
 } as const
-
-/** Opens the store a URL names; the backend's driver is loaded only when asked for. */
-async function openStore(url: string | undefined): Promise<Store | undefined> {
-  if (!url || url === 'memory') return undefined
-  if (/^rediss?:/.test(url)) return (await import('wemp/storage/redis')).createRedisStore({ url })
-  if (/^postgres(ql)?:/.test(url)) return (await import('wemp/storage/postgres')).createPostgresStore({ url })
-  if (/^mysql:/.test(url)) return (await import('wemp/storage/mysql')).createMysqlStore({ url })
-  if (url.startsWith('sqlite:'))
-    return (await import('wemp/storage/sqlite')).createSqliteStore({ filename: url.slice(7) })
-  if (url.startsWith('file:'))
-    return (await import('wemp/storage/file')).createFileStore({ dir: url.slice(5) })
-  throw new Error(
-    `WECHAT_STORE=${url}: use memory, redis://…, postgres://…, mysql://…, sqlite:<file> or file:<dir>`,
-  )
-}
 
 const env = process.env
 const development = !env.WECHAT_TOKEN

@@ -1,0 +1,51 @@
+import { MemoryStore } from './memory/index.js'
+import { type Store, StoreError, type StoreOptions } from './store.js'
+
+/**
+ * Opens the store a URL names, loading only that backend's module and driver: what a bot's
+ * configuration (an environment variable such as `WECHAT_STORE`) needs.
+ *
+ * | URL | store |
+ * |---|---|
+ * | `memory` (or empty) | the in-memory store |
+ * | `redis://[:password@]host:6379/0`, `rediss://…` | Redis (`ioredis`) |
+ * | `postgres://user:pass@host:5432/db` | PostgreSQL (`pg`) |
+ * | `mysql://user:pass@host:3306/db` | MySQL / MariaDB (`mysql2`) |
+ * | `sqlite:<file>` | SQLite (`better-sqlite3`) |
+ * | `file:<directory>` | the file store |
+ *
+ * S3-compatible object storage needs a bucket, an endpoint and credentials: create it with
+ * `createS3Store` from `wemp/storage/s3`.
+ *
+ * @example
+ * const bot = createBot({ token, store: await openStore(process.env.WECHAT_STORE) })
+ */
+export async function openStore(url: string | undefined, options: StoreOptions = {}): Promise<Store> {
+  const value = url?.trim() ?? ''
+  if (value === '' || value === 'memory') return new MemoryStore(options)
+  if (/^rediss?:\/\//.test(value)) {
+    return (await import('./redis/index.js')).createRedisStore({ ...options, url: value })
+  }
+  if (/^postgres(ql)?:\/\//.test(value)) {
+    return (await import('./postgres/index.js')).createPostgresStore({ ...options, url: value })
+  }
+  if (/^mysql:\/\//.test(value)) {
+    return (await import('./mysql/index.js')).createMysqlStore({ ...options, url: value })
+  }
+  if (value.startsWith('sqlite:') && value.length > 7) {
+    return (await import('./sqlite/index.js')).createSqliteStore({ ...options, filename: value.slice(7) })
+  }
+  if (value.startsWith('file:') && value.length > 5) {
+    return (await import('./file/index.js')).createFileStore({ ...options, dir: value.slice(5) })
+  }
+  throw new StoreError(
+    'open',
+    'store_misconfigured',
+    `cannot open ${JSON.stringify(redact(value))}: use memory, redis://…, postgres://…, mysql://…, sqlite:<file> or file:<directory>`,
+  )
+}
+
+/** The URL without its password, for the error message. */
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
+}
