@@ -12,20 +12,10 @@ import type { WechatApi } from './client.js'
  * are, so a handler's reply can be sent as a late message unchanged.
  */
 export type CustomMessage =
-  | { type: 'text'; content: string }
-  | { type: 'image'; mediaId: string }
-  | { type: 'voice'; mediaId: string }
+  /** The passive replies' shapes, unchanged. */
+  | Extract<Reply, { type: 'text' | 'image' | 'voice' | 'music' | 'news' }>
+  /** A video; unlike the passive reply it may carry a thumbnail. */
   | { type: 'video'; mediaId: string; thumbMediaId?: string; title?: string; description?: string }
-  | {
-      type: 'music'
-      thumbMediaId: string
-      title?: string
-      description?: string
-      musicUrl?: string
-      hqMusicUrl?: string
-    }
-  /** One article, shown as a link card (WeChat shows only the first). */
-  | { type: 'news'; articles: Article[] }
   /** A published article, by its material media_id. */
   | { type: 'mpnews'; mediaId: string }
   /** A published article, by its article_id (free publishing). */
