@@ -26,7 +26,7 @@ import { userRoutes } from './routes/users.js'
  * const api = createApi({ appId: 'wx123', appSecret: 'secret', baseUrl: wechat.url })
  * wechat.openWindow('wx123', openid)
  * await api.customService.send(openid, 'hi')
- * assert.equal(wechat.sent[0].text.content, 'hi')
+ * assert.equal(wechat.sent[0]?.text?.content, 'hi')
  * await wechat.close()
  */
 
@@ -90,6 +90,8 @@ export type SentMessage = Record<string, unknown> & {
   msgtype: string
   appId: string
   at: number
+  /** For `msgtype: 'text'`. */
+  text?: { content: string }
 }
 
 export interface StandInOptions {
