@@ -76,7 +76,7 @@ export {
 export { cdata, escapeXml, parseXml, type XmlObject, type XmlValue } from './protocol/xml.js'
 export { type Session, type SessionData, SessionManager, type SessionOptions } from './session/session.js'
 export { createMemoryStore, MemoryStore, type MemoryStoreOptions } from './storage/memory/index.js'
-export { openStore } from './storage/open.js'
+export { type OpenStoreOptions, openStore } from './storage/open.js'
 export {
   checkKey,
   DEFAULT_PREFIX,

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, describe, test } from 'node:test'
 import { MemoryStore } from './memory/index.js'
 import { openStore } from './open.js'
 import { StoreError } from './store.js'
 
-// Not under /tmp: the file store refuses the temporary directory (it may be emptied at any time).
-const dir = mkdtempSync(path.join(process.cwd(), 'node_modules', '.wemp-open-'))
+const dir = mkdtempSync(path.join(tmpdir(), 'wemp-open-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
 
-async function roundTrip(url: string) {
-  const store = await openStore(url, { prefix: 'opentest:' })
+async function roundTrip(url: string, allowEphemeral = false) {
+  const store = await openStore(url, { prefix: 'opentest:', allowEphemeral })
   try {
     await store.set('k', { n: 1 })
     assert.deepEqual((await store.get('k'))?.value, { n: 1 })
@@ -29,7 +29,16 @@ describe('openStore(url)', () => {
 
   test('sqlite:<file> and file:<directory>', async () => {
     assert.equal(await roundTrip(`sqlite:${path.join(dir, 'bot.sqlite')}`), 'sqlite')
-    assert.equal(await roundTrip(`file:${path.join(dir, 'files')}`), 'file')
+    assert.equal(await roundTrip(`file:${path.join(dir, 'files')}`, true), 'file')
+  })
+
+  test('file: in a temporary directory is refused unless allowEphemeral', async () => {
+    await assert.rejects(openStore(`file:${path.join(dir, 'refused')}`), (error: unknown) => {
+      assert.ok(error instanceof StoreError)
+      assert.equal(error.code, 'store_misconfigured')
+      assert.match(error.message, /temporary directory/)
+      return true
+    })
   })
 
   for (const [name, variable] of [

@@ -1,6 +1,15 @@
 import { MemoryStore } from './memory/index.js'
 import { type Store, StoreError, type StoreOptions } from './store.js'
 
+/** What every store takes, and what only some URLs use. */
+export interface OpenStoreOptions extends StoreOptions {
+  /**
+   * `file:` only: allow a temporary directory (tests only; the file store refuses one by
+   * default, since the system may empty it). Default false.
+   */
+  allowEphemeral?: boolean
+}
+
 /**
  * Opens the store a URL names, loading only that backend's module and driver: what a bot's
  * configuration (an environment variable such as `WECHAT_STORE`) needs.
@@ -20,23 +29,28 @@ import { type Store, StoreError, type StoreOptions } from './store.js'
  * @example
  * const bot = createBot({ token, store: await openStore(process.env.WECHAT_STORE) })
  */
-export async function openStore(url: string | undefined, options: StoreOptions = {}): Promise<Store> {
+export async function openStore(url: string | undefined, options: OpenStoreOptions = {}): Promise<Store> {
+  const { allowEphemeral, ...common } = options
   const value = url?.trim() ?? ''
-  if (value === '' || value === 'memory') return new MemoryStore(options)
+  if (value === '' || value === 'memory') return new MemoryStore(common)
   if (/^rediss?:\/\//.test(value)) {
-    return (await import('./redis/index.js')).createRedisStore({ ...options, url: value })
+    return (await import('./redis/index.js')).createRedisStore({ ...common, url: value })
   }
   if (/^postgres(ql)?:\/\//.test(value)) {
-    return (await import('./postgres/index.js')).createPostgresStore({ ...options, url: value })
+    return (await import('./postgres/index.js')).createPostgresStore({ ...common, url: value })
   }
   if (/^mysql:\/\//.test(value)) {
-    return (await import('./mysql/index.js')).createMysqlStore({ ...options, url: value })
+    return (await import('./mysql/index.js')).createMysqlStore({ ...common, url: value })
   }
   if (value.startsWith('sqlite:') && value.length > 7) {
-    return (await import('./sqlite/index.js')).createSqliteStore({ ...options, filename: value.slice(7) })
+    return (await import('./sqlite/index.js')).createSqliteStore({ ...common, filename: value.slice(7) })
   }
   if (value.startsWith('file:') && value.length > 5) {
-    return (await import('./file/index.js')).createFileStore({ ...options, dir: value.slice(5) })
+    return (await import('./file/index.js')).createFileStore({
+      ...common,
+      dir: value.slice(5),
+      allowEphemeral,
+    })
   }
   throw new StoreError(
     'open',
