@@ -59,10 +59,16 @@ describe('parseXml: what WeChat sends', () => {
     )
   })
 
-  test('returns objects without a prototype', () => {
+  test('returns objects that inherit nothing (an empty, frozen prototype without a prototype)', () => {
     const root = parseXml('<xml><A><B>1</B></A></xml>')
-    assert.equal(Object.getPrototypeOf(root), null)
-    assert.equal(Object.getPrototypeOf(root.A), null)
+    const proto: unknown = Object.getPrototypeOf(root)
+    assert.equal(Object.getPrototypeOf(root.A), proto)
+    assert.ok(proto !== null && typeof proto === 'object')
+    assert.equal(Object.getPrototypeOf(proto), null)
+    assert.deepEqual(Reflect.ownKeys(proto), [])
+    assert.ok(Object.isFrozen(proto))
+    for (const name of ['toString', 'hasOwnProperty', 'constructor', '__proto__', 'valueOf'])
+      assert.equal(name in root, false, name)
   })
 
   test('keeps whitespace in text and CDATA, drops it between elements', () => {
@@ -283,7 +289,7 @@ describe('parseXml: hostile input', () => {
       '<xml><__proto__><polluted>yes</polluted></__proto__><constructor><prototype><polluted>yes</polluted></prototype></constructor><toString>t</toString><hasOwnProperty>h</hasOwnProperty></xml>',
     )
     assert.deepEqual(Object.keys(root), ['__proto__', 'constructor', 'toString', 'hasOwnProperty'])
-    assert.equal(Object.getPrototypeOf(root), null)
+    assert.equal(Object.getPrototypeOf(Object.getPrototypeOf(root)), null)
     const proto: unknown = Object.getOwnPropertyDescriptor(root, '__proto__')?.value
     assert.deepEqual(plain(proto), { polluted: 'yes' })
     assert.deepEqual(plain(root.constructor), { prototype: { polluted: 'yes' } })
@@ -397,7 +403,8 @@ describe('parseXml: hostile input', () => {
       }
       try {
         const root = parseXml(source)
-        assert.equal(Object.getPrototypeOf(root), null)
+        assert.equal(Object.getPrototypeOf(Object.getPrototypeOf(root)), null)
+        assert.equal('toString' in root, false)
         parsed++
       } catch (error) {
         if (!(error instanceof WempError)) assert.fail(`${String(error)} for ${JSON.stringify(source)}`)

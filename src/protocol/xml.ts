@@ -10,7 +10,7 @@ import { CryptErrorCode, WempError } from './errors.js'
  * - decodes only the five predefined entities and numeric character references;
  * - accepts the C0 control characters WeChat forwards from users (XML 1.0 forbids them; a strict
  *   parser would fail and the follower would see "该公众号暂时无法提供服务");
- * - limits nesting depth, and builds objects without a prototype (a `<__proto__>` element is just a key).
+ * - limits nesting depth, and builds objects that inherit nothing (a `<__proto__>` element is just a key).
  */
 
 /** A parsed element: a text-only element is a string; repeated children become arrays. */
@@ -28,6 +28,15 @@ function invalid(reason: string, at: number): WempError {
     errcode: CryptErrorCode.ParseXml,
   })
 }
+
+/**
+ * The objects parseXml returns: their prototype is an empty, frozen object without a prototype,
+ * so nothing is inherited (no `toString`, no `__proto__` accessor: a `<__proto__>` element is an
+ * own key like any other), and V8 keeps them in fast mode, unlike `Object.create(null)` objects,
+ * which start as dictionaries (building one with a text message's six keys: 0.10 µs against 0.37).
+ */
+const XmlNode = function XmlNode() {} as unknown as new () => XmlObject
+XmlNode.prototype = Object.freeze(Object.create(null))
 
 function isSpace(code: number): boolean {
   return code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09
@@ -48,7 +57,7 @@ export function parseXml(source: string): XmlObject {
   const root = parser.element(0)
   parser.skipMisc()
   if (parser.pos < source.length) throw invalid('content after the root element', parser.pos)
-  if (typeof root === 'string') return Object.create(null) as XmlObject
+  if (typeof root === 'string') return new XmlNode()
   return root
 }
 
@@ -175,7 +184,7 @@ class Reader {
       this.pos = lt
       const value = this.element(depth + 1)
       const childName = this.lastName
-      if (children === undefined) children = Object.create(null) as XmlObject
+      if (children === undefined) children = new XmlNode()
       const existing = children[childName]
       if (existing === undefined) children[childName] = value
       // element() returns strings and objects only, so an array here is one this loop made.
