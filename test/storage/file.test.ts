@@ -183,6 +183,76 @@ describe('file store: files and locks', () => {
     }
   })
 
+  test('a stale lock is broken by one writer at a time: not while another holds the guard, unless that guard is stale too', async () => {
+    const store = open('guard', { prefix: 'p:', lockStaleMs: 500, lockTimeoutMs: 5000 })
+    try {
+      await store.set('k', 1)
+      const lock = join(store.dir, 'p+k.lock')
+      const guard = `${lock}.breaking`
+      const old = (Date.now() - 60_000) / 1000
+      writeFileSync(lock, 'crashed')
+      utimesSync(lock, old, old)
+      writeFileSync(guard, 'another writer is breaking it')
+      let done = false
+      const writing = store.set('k', 2).then(() => {
+        done = true
+      })
+      await sleep(250)
+      assert.equal(done, false, 'the lock was broken while another writer held the guard')
+      assert.ok(existsSync(lock))
+      unlinkSync(guard)
+      await writing
+      assert.equal((await store.get('k'))?.value, 2)
+      // A writer that crashed while breaking: its guard turns stale and is cleared too.
+      writeFileSync(lock, 'crashed')
+      utimesSync(lock, old, old)
+      writeFileSync(guard, 'crashed while breaking')
+      utimesSync(guard, old, old)
+      const started = Date.now()
+      await store.set('k', 3)
+      assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`)
+      assert.deepEqual(readdirSync(store.dir), ['p+k.json'])
+    } finally {
+      await store.close()
+    }
+  })
+
+  test('many writers meeting one stale lock at once: exactly one breaks it, no update is lost (30 rounds)', async () => {
+    // The race this guards against: two writers both see the stale lock; one breaks it and a third
+    // takes the key's lock; the other, acting on what it saw, must not then break that fresh lock.
+    const dir = join(root, 'stale-race')
+    const stores = Array.from({ length: 8 }, () =>
+      createFileStore({ dir, prefix: 'r:', allowEphemeral: true, sweepInterval: 0 }),
+    )
+    try {
+      for (let round = 0; round < 30; round++) {
+        await stores[0]!.set('n', 0)
+        const lock = join(dir, 'r+n.lock')
+        writeFileSync(lock, 'crashed')
+        const old = (Date.now() - 60_000) / 1000
+        utimesSync(lock, old, old)
+        await Promise.all(
+          stores.map(async (store) => {
+            for (let i = 0; i < 3; i++) {
+              for (;;) {
+                const current = await store.get<number>('n')
+                if (await store.compareAndSet('n', current!.version, current!.value + 1)) break
+              }
+            }
+          }),
+        )
+        assert.equal((await stores[0]!.get('n'))?.value, 24, `round ${round}`)
+      }
+      assert.deepEqual(
+        readdirSync(dir).filter((name) => name !== 'r+n.json'),
+        [],
+        'lock or guard files were left behind',
+      )
+    } finally {
+      await Promise.all(stores.map((store) => store.close()))
+    }
+  })
+
   test('waiting for a held lock is bounded: store_unavailable, reads still work', async () => {
     const store = open('held', { prefix: 'p:', lockStaleMs: 60_000, lockTimeoutMs: 300 })
     try {

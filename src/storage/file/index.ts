@@ -6,7 +6,8 @@
  * - Writes are atomic: a temporary file in the same directory is renamed over the key's file.
  * - `set`, `add`, `compareAndSet` and `delete` hold a per-key lock file (created with O_EXCL) for
  *   their read-check-write, so they are atomic across processes. A lock left by a crashed process
- *   is broken once it is `lockStaleMs` old; waiting for a lock gives up after `lockTimeoutMs`.
+ *   is broken once it is `lockStaleMs` old, by one writer at a time; waiting for a lock gives up
+ *   after `lockTimeoutMs`.
  * - TTL is stored in the file and checked on read with `Date.now()` (millisecond precision);
  *   expired files are removed by writes of their key and by an unref'd sweep.
  * - Versions are random ids.
@@ -25,7 +26,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdirSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs'
-import { link, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
+import { readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -52,7 +53,7 @@ const CLOUD_FUNCTION_ENV: [variable: string, platform: string][] = [
   ['FC_FUNCTION_NAME', 'Aliyun Function Compute'],
   ['FC_RUNTIME', 'Aliyun Function Compute'],
 ]
-/** Leftover temporary and broken-lock files older than this are removed by the sweep. */
+/** Temporary files left by crashed writers are removed by the sweep once this old. */
 const LEFTOVER_AGE = 60 * 60_000
 
 /** Options of {@link createFileStore}. */
@@ -303,7 +304,7 @@ export class FileStore implements Store {
             const current = await this.#read(base, stored.key)
             if (current && !isLive(current, Date.now())) await this.#unlink(path)
           })
-        } else if (name.endsWith('.tmp') || name.endsWith('.stale')) {
+        } else if (name.endsWith('.tmp')) {
           if (now - (await stat(path)).mtimeMs > LEFTOVER_AGE) await unlink(path)
         }
       } catch {
@@ -400,22 +401,37 @@ export class FileStore implements Store {
   }
 
   /**
-   * Breaks a lock older than `lockStaleMs`. It is moved aside first, so that of several processes
-   * breaking it at once only one succeeds; a fresh lock moved by mistake is put back.
+   * Breaks a lock older than `lockStaleMs`. Breakers take turns through a guard file (`<lock>.breaking`,
+   * created with O_EXCL) and look at the lock again once they hold it: a writer that saw the stale
+   * lock, and then lost the race to break it, finds the next holder's fresh lock and leaves it alone.
+   * (Acting on the first look broke fresh locks: two writers then held one key, and an update was lost.)
+   * A guard left by a breaker that crashed is itself removed once `lockStaleMs` old.
    */
   async #breakIfStale(path: string): Promise<void> {
+    if (!(await this.#isStale(path))) return
+    const guard = `${path}.breaking`
     try {
-      const before = await stat(path)
-      if (Date.now() - before.mtimeMs < this.#lockStaleMs) return
-      const aside = `${path}.${randomBytes(6).toString('hex')}.stale`
-      await rename(path, aside)
-      const moved = await stat(aside)
-      if (moved.ino !== before.ino || moved.mtimeMs !== before.mtimeMs) {
-        await link(aside, path).catch(() => {})
-      }
-      await unlink(aside)
+      await writeFile(guard, `${process.pid}`, { flag: 'wx' })
+    } catch (error) {
+      // Another writer is breaking it; or one crashed doing so, and its guard is cleared for the next try.
+      if (errorCode(error) === 'EEXIST' && (await this.#isStale(guard))) await unlink(guard).catch(() => {})
+      return
+    }
+    try {
+      if (await this.#isStale(path)) await unlink(path)
     } catch {
-      // The lock was released or broken meanwhile: try again.
+      // Released meanwhile: nothing to break.
+    } finally {
+      await unlink(guard).catch(() => {})
+    }
+  }
+
+  /** Whether a lock (or guard) file exists and is older than `lockStaleMs`. */
+  async #isStale(path: string): Promise<boolean> {
+    try {
+      return Date.now() - (await stat(path)).mtimeMs >= this.#lockStaleMs
+    } catch {
+      return false
     }
   }
 }
