@@ -272,19 +272,28 @@ describe('file store: files and locks', () => {
     }
   })
 
-  test('sweep() removes expired files of its own prefix only', async () => {
+  test('sweep() removes expired files of its own prefix only, and old leftovers of crashed writers', async () => {
     const mine = open('sweep', { prefix: 'mine:' })
     const theirs = open('sweep', { prefix: 'theirs:' })
     try {
       await mine.set('short', 1, { ttl: 100 })
       await mine.set('kept', 2)
       await theirs.set('short', 3, { ttl: 100 })
-      writeFileSync(join(mine.dir, 'mine+crashed.0123456789ab.tmp'), 'half')
       const old = (Date.now() - 2 * 60 * 60_000) / 1000
-      utimesSync(join(mine.dir, 'mine+crashed.0123456789ab.tmp'), old, old)
+      // Left by crashed writers: a temporary file, and the guard of a lock being broken (an hour old);
+      // a guard of this minute stays.
+      for (const name of ['mine+crashed.0123456789ab.tmp', 'mine+k.lock.breaking']) {
+        writeFileSync(join(mine.dir, name), 'left')
+        utimesSync(join(mine.dir, name), old, old)
+      }
+      writeFileSync(join(mine.dir, 'mine+j.lock.breaking'), 'now')
       await sleep(250)
       await mine.sweep()
-      assert.deepEqual(readdirSync(mine.dir).sort(), ['mine+kept.json', 'theirs+short.json'])
+      assert.deepEqual(readdirSync(mine.dir).sort(), [
+        'mine+j.lock.breaking',
+        'mine+kept.json',
+        'theirs+short.json',
+      ])
     } finally {
       await mine.close()
       await theirs.close()

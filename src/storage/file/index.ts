@@ -53,7 +53,7 @@ const CLOUD_FUNCTION_ENV: [variable: string, platform: string][] = [
   ['FC_FUNCTION_NAME', 'Aliyun Function Compute'],
   ['FC_RUNTIME', 'Aliyun Function Compute'],
 ]
-/** Temporary files left by crashed writers are removed by the sweep once this old. */
+/** Temporary files and lock-breaking guards left by crashed writers are removed by the sweep once this old. */
 const LEFTOVER_AGE = 60 * 60_000
 
 /** Options of {@link createFileStore}. */
@@ -304,8 +304,9 @@ export class FileStore implements Store {
             const current = await this.#read(base, stored.key)
             if (current && !isLive(current, Date.now())) await this.#unlink(path)
           })
-        } else if (name.endsWith('.tmp')) {
-          if (now - (await stat(path)).mtimeMs > LEFTOVER_AGE) await unlink(path)
+        } else if (name.endsWith('.tmp') || name.endsWith('.lock.breaking')) {
+          const age = now - (await stat(path)).mtimeMs
+          if (age > Math.max(LEFTOVER_AGE, this.#lockStaleMs)) await unlink(path)
         }
       } catch {
         // A file that vanished, is busy or unreadable is left for the next sweep.
