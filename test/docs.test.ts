@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import ts from 'typescript'
 import { renderMessagesDoc } from '../scripts/messages-doc.js'
 
 test('docs/messages.md is generated from the message table and up to date', () => {
@@ -10,4 +13,50 @@ test('docs/messages.md is generated from the message table and up to date', () =
     renderMessagesDoc(),
     'run `npx tsx scripts/messages-doc.ts` to regenerate docs/messages.md',
   )
+})
+
+/** The checkout: the blocks are compiled from inside it, so that `wemp` resolves to this package's build. */
+const root = fileURLToPath(new URL('..', import.meta.url))
+
+/** The TypeScript blocks of a Markdown file. */
+function tsBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1] ?? '')
+}
+
+test('the migration guides: both languages hold the same code, and every block type-checks against the built package', () => {
+  const english = readFileSync(new URL('../docs/migrating.md', import.meta.url), 'utf8')
+  const chinese = readFileSync(new URL('../docs/migrating.zh-CN.md', import.meta.url), 'utf8')
+  const blocks = tsBlocks(english)
+  assert.ok(blocks.length >= 2, 'the guide has its examples')
+  // Comments may be translated; the code itself must be the same.
+  const code = (block: string) => block.replace(/\/\/.*$/gm, '').replace(/\s+/g, ' ')
+  assert.deepEqual(tsBlocks(chinese).map(code), blocks.map(code), 'docs/migrating.zh-CN.md is out of step')
+
+  const dir = mkdtempSync(join(root, '.docs-check-'))
+  try {
+    const files = blocks.map((block, i) => {
+      const file = join(dir, `block${i}.ts`)
+      writeFileSync(file, `${block}\nexport {}\n`)
+      return file
+    })
+    const program = ts.createProgram(files, {
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      lib: ['lib.es2023.d.ts', 'lib.dom.d.ts'],
+      types: ['node'],
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+    })
+    const errors = ts.getPreEmitDiagnostics(program).map((d) => {
+      const where = d.file
+        ? `block${files.indexOf(d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}`
+        : ''
+      return `${where} ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`
+    })
+    assert.deepEqual(errors, [])
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
