@@ -6,13 +6,15 @@
 //   before the load (sized for BENCH_POOL_RPS req/s over warm-up + measured time, within BENCH_POOL_MB),
 //   and the stream cycles through it; each row says how many distinct requests it sent.
 // A sample of the replies under load (1 in REPLY_SAMPLE) goes through the same checker as the validation.
-// Usage: node bench/http.js   (env: BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_ONLY, BENCH_MODES,
-//        BENCH_POOL_RPS, BENCH_POOL_MB, BENCH_QUICK)
+// Load on a shared machine drifts: every contender runs BENCH_ROUNDS times, interleaved (round 1 of each,
+// then round 2 of each, …), each row is its median round, and the ratios to the baselines are given per round.
+// Usage: node bench/http.js   (env: BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_ROUNDS, BENCH_ONLY,
+//        BENCH_MODES, BENCH_POOL_RPS, BENCH_POOL_MB, BENCH_QUICK)
 import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
 import { send } from './lib/client.js'
 import { BASELINES, CONTENDERS, selectedContenders } from './lib/contenders.js'
-import { fmt, isMain, ratio, summarize, table } from './lib/format.js'
+import { fmt, isMain, medianRound, ratio, summarize, table } from './lib/format.js'
 import { httpStream, msgIdAt, safeEntryBytes } from './lib/pool.js'
 import { startServer, stopServer } from './lib/proc.js'
 import { BENCH_CONFIG, buildTextRequest, checkReply, nowSeconds } from './lib/requests.js'
@@ -184,15 +186,22 @@ export async function runHttp({ log = console.log } = {}) {
     streams[mode] = Number.isFinite(stream.distinct)
       ? { distinct: stream.distinct, bytes: stream.bytes, how: 'a pool of encrypted requests, cycled' }
       : { distinct: null, bytes: 0, how: 'the MsgId substituted per request: never repeats' }
-    for (const c of contenders) {
-      const r = await one(c, mode, stream, log)
-      results.push(r)
-      log(
-        r.status === 'ok'
-          ? `  ${mode.padEnd(9)} ${c.name.padEnd(11)} ${fmt(r.rps)} req/s  p99 ${r.latencyMs.p99} ms  ${distinctNote(r)}`
-          : `  ${mode.padEnd(9)} ${c.name.padEnd(11)} FAILED (${r.stage}): ${summarize(r.reason)}`,
-      )
+    const runs = new Map(contenders.map((c) => [c.name, []]))
+    for (let round = 1; round <= settings.rounds; round++) {
+      for (const c of contenders) {
+        // a contender that failed is not run again
+        if (runs.get(c.name).some((r) => r.status !== 'ok')) continue
+        const r = await one(c, mode, stream, log)
+        runs.get(c.name).push(r)
+        const label = settings.rounds > 1 ? `round ${round} ` : ''
+        log(
+          r.status === 'ok'
+            ? `  ${mode.padEnd(9)} ${label}${c.name.padEnd(11)} ${fmt(r.rps)} req/s  p99 ${r.latencyMs.p99} ms  ${distinctNote(r)}`
+            : `  ${mode.padEnd(9)} ${label}${c.name.padEnd(11)} FAILED (${r.stage}): ${summarize(r.reason)}`,
+        )
+      }
     }
+    for (const c of contenders) results.push(medianRound(runs.get(c.name)))
   }
   log(formatHttp(results))
   return {
@@ -200,6 +209,7 @@ export async function runHttp({ log = console.log } = {}) {
       connections: settings.connections,
       warmupS: settings.warmup,
       durationS: settings.duration,
+      rounds: settings.rounds,
       poolRps: settings.poolRps,
       poolMb: settings.poolMb,
       replySample: REPLY_SAMPLE,
@@ -240,6 +250,20 @@ export function formatHttp(results) {
         ),
       ),
     )
+    const roundsOf = (name) => rows.find((r) => r.contender === name && r.status === 'ok')?.rpsRounds
+    for (const r of rows) {
+      if (r.status !== 'ok' || !(r.rpsRounds?.length > 1)) continue
+      const perRound = BASELINES.filter(
+        (b) => b !== r.contender && roundsOf(b)?.length === r.rpsRounds.length,
+      ).map((b) => {
+        const ratios = r.rpsRounds.map((rps, i) => rps / roundsOf(b)[i])
+        const middle = [...ratios].sort((x, y) => x - y)[Math.floor((ratios.length - 1) / 2)]
+        return `vs ${b} ${ratios.map((x) => `${x.toFixed(2)}×`).join(' ')} (median ${middle.toFixed(2)}×)`
+      })
+      out.push(
+        `  ${r.contender}: req/s by round ${r.rpsRounds.map((x) => fmt(x)).join(', ')}${perRound.length ? `; ${perRound.join('; ')}` : ''}`,
+      )
+    }
     for (const r of rows) {
       if (r.status !== 'ok') out.push(`  ${r.contender}: ${summarize(r.reason)}`)
       else if (r.quirks?.length) out.push(`  ${r.contender} quirks: ${r.quirks.join('; ')}`)
@@ -261,7 +285,9 @@ export function formatHttp(results) {
         )
     }
   }
-  out.push('\n  vs X = req/s of the row ÷ req/s of X (higher is better; 1.00× = as fast as X).')
+  out.push(
+    `\n  vs X = req/s of the row ÷ req/s of X (higher is better; 1.00× = as fast as X)${settings.rounds > 1 ? `; each row is the median of ${settings.rounds} interleaved rounds, and "by round" gives each round's req/s and ratios (round i against round i)` : ''}.`,
+  )
   return out.join('\n')
 }
 

@@ -35,7 +35,7 @@ function gitCommit() {
 
 const contenders = selectedContenders()
 const estimate =
-  settings.modes.length * contenders.length * (settings.warmup + settings.duration + 0.8) +
+  settings.rounds * settings.modes.length * contenders.length * (settings.warmup + settings.duration + 0.8) +
   contenders.length * (settings.coldRuns + 1) * 0.2 +
   (settings.iterations / 20000) *
     (16 + (process.env.BENCH_REDIS_URL || process.env.WEMP_TEST_REDIS_URL ? 10 : 0)) +

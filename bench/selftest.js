@@ -4,11 +4,13 @@
 //   - the bare bot: replies decrypt with wechat-crypto, msg_signature checks, forged / tampered
 //     requests are rejected, XML edge cases (CDATA `]]>` splitting, entities, `</Content>` inside CDATA),
 //   - the request streams (lib/pool.js): distinct MsgIds, exactly what buildTextRequest builds,
-//     signed and encrypted correctly (checked with wechat-crypto and the bare bot).
+//     signed and encrypted correctly (checked with wechat-crypto and the bare bot),
+//   - how HTTP rounds are reduced to one row (lib/format.js medianRound).
 // Usage: node bench/selftest.js   (exit code 1 on any failure)
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import { createBareBot, field } from './lib/bare-bot.js'
+import { medianRound } from './lib/format.js'
 import { httpStream, msgIdAt, requestPool, STREAM_START, streamMsgId } from './lib/pool.js'
 import {
   BENCH_CONFIG,
@@ -227,6 +229,15 @@ test('httpStream safe: a pool of `size` encrypted requests, exact, verified by w
     assert.ok(checkReply(want, bot.handle({ method: 'POST', query: q, body: got[i].body }), cfg).ok)
   }
   assert.deepEqual(got[3], got[0])
+})
+
+test('medianRound: the median req/s row with every round kept; a failed round wins', () => {
+  const ok = (rps) => ({ status: 'ok', rps, tag: rps })
+  assert.deepEqual(medianRound([ok(30), ok(10), ok(20)]), { ...ok(20), rpsRounds: [30, 10, 20] })
+  assert.equal(medianRound([ok(40), ok(10)]).rps, 10)
+  assert.equal(medianRound([ok(5)]).rps, 5)
+  const failed = { status: 'FAILED', stage: 'load', reason: 'x' }
+  assert.equal(medianRound([ok(1), failed]), failed)
 })
 
 console.log(`selftest: ${passed} passed, ${failed} failed`)

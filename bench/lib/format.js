@@ -51,3 +51,14 @@ export function summarize(msg, max = 300) {
   const err = lines.find((l, i) => i > 0 && /^\w*Error\b|^Error \[/.test(l))
   return (err ? `${first} — ${err}` : (lines[0] ?? '')).slice(0, max)
 }
+
+/**
+ * One row from a contender's rounds: a failed round if any failed, else the round with the median
+ * req/s (the lower middle one for an even count), with every round's req/s in `rpsRounds`.
+ */
+export function medianRound(rounds) {
+  const failed = rounds.find((r) => r.status !== 'ok')
+  if (failed) return failed
+  const sorted = [...rounds].sort((a, b) => a.rps - b.rps)
+  return { ...sorted[Math.floor((sorted.length - 1) / 2)], rpsRounds: rounds.map((r) => r.rps) }
+}

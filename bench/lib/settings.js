@@ -29,6 +29,8 @@ export const settings = {
   duration: num('BENCH_DURATION', 5, 1), // seconds of measured load per contender and mode
   warmup: num('BENCH_WARMUP', 1, 0.5), // seconds of unmeasured load before it
   connections: num('BENCH_CONNECTIONS', 32, 32),
+  // rounds of every contender, interleaved (round 1 of each, then round 2 of each, …); each row is the median round
+  rounds: Math.max(1, Math.round(num('BENCH_ROUNDS', 3, 1))),
   // safe-mode request pool: sized for this many req/s over warm-up + measured time, within this many MB
   poolRps: num('BENCH_POOL_RPS', 30000, 30000),
   poolMb: num('BENCH_POOL_MB', 64, 64),
