@@ -77,6 +77,7 @@ function skeleton(markdown: string) {
 const translations: [english: string, chinese: string][] = [
   ['README.md', 'README.zh-CN.md'],
   ['docs/migrating.md', 'docs/migrating.zh-CN.md'],
+  ['examples/ifttt-bridge/README.md', 'examples/ifttt-bridge/README.zh-CN.md'],
 ]
 for (const [english, chinese] of translations) {
   test(`${chinese} is in step with ${english}: same headings, same code (comments aside), same table rows`, () => {
