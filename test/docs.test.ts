@@ -78,6 +78,8 @@ const translations: [english: string, chinese: string][] = [
   ['README.md', 'README.zh-CN.md'],
   ['docs/migrating.md', 'docs/migrating.zh-CN.md'],
   ['examples/ifttt-bridge/README.md', 'examples/ifttt-bridge/README.zh-CN.md'],
+  ['examples/tencent-scf/README.md', 'examples/tencent-scf/README.zh-CN.md'],
+  ['docs/adapters.md', 'docs/adapters.zh-CN.md'],
 ]
 for (const [english, chinese] of translations) {
   test(`${chinese} is in step with ${english}: same headings, same code (comments aside), same table rows`, () => {
