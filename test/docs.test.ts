@@ -80,6 +80,7 @@ const translations: [english: string, chinese: string][] = [
   ['examples/ifttt-bridge/README.md', 'examples/ifttt-bridge/README.zh-CN.md'],
   ['examples/tencent-scf/README.md', 'examples/tencent-scf/README.zh-CN.md'],
   ['docs/adapters.md', 'docs/adapters.zh-CN.md'],
+  ['src/storage/s3/README.md', 'src/storage/s3/README.zh-CN.md'],
 ]
 for (const [english, chinese] of translations) {
   test(`${chinese} is in step with ${english}: same headings, same code (comments aside), same table rows`, () => {
