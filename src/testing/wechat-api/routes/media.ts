@@ -1,3 +1,4 @@
+import { contentTypeOf } from '../../../api/media.js'
 import { type Route, StandInError, type StandInRequest, type WechatApiStandIn } from '../server.js'
 
 /**
@@ -61,19 +62,6 @@ export const PERMANENT_MATERIAL_RULES: Record<MediaType, FileRule> = {
 
 /** `media/uploadimg`: "图片仅支持jpg/png格式，大小必须在1MB以下". */
 export const ARTICLE_IMAGE_RULE: FileRule = { extensions: ['jpg', 'jpeg', 'png'], maxBytes: MB - 1 }
-
-const CONTENT_TYPES: Record<string, string> = {
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  gif: 'image/gif',
-  bmp: 'image/bmp',
-  mp3: 'audio/mpeg',
-  amr: 'audio/amr',
-  wav: 'audio/wav',
-  wma: 'audio/x-ms-wma',
-  mp4: 'video/mp4',
-}
 
 /** A file the stand-in keeps. */
 export interface StoredMedia {
@@ -192,10 +180,7 @@ async function store(
     type,
     name: file.name,
     extension,
-    contentType:
-      given && given !== 'application/octet-stream'
-        ? file.type
-        : (CONTENT_TYPES[extension] ?? 'application/octet-stream'),
+    contentType: given && given !== 'application/octet-stream' ? file.type : contentTypeOf(file.name),
     data: new Uint8Array(await file.arrayBuffer()),
     createdAt: now,
     expiresAt: temporary ? now + TEMPORARY_MEDIA_TTL : undefined,

@@ -1,3 +1,4 @@
+import type { PrivateTemplate } from '../../../api/template.js'
 import { type Route, StandInError, type WechatApiStandIn } from '../server.js'
 
 type Json = Record<string, unknown>
@@ -166,13 +167,8 @@ interface Key {
   rule: string | undefined
 }
 
-interface PrivateTemplate {
-  template_id: string
-  title: string
-  primary_industry: string
-  deputy_industry: string
-  content: string
-  example: string
+/** A template as the stand-in keeps it: what WeChat lists, and the keys its content names. */
+interface StoredTemplate extends PrivateTemplate {
   keys: Key[]
 }
 
@@ -187,7 +183,7 @@ interface SubscribeTemplate {
 
 interface AppTemplates {
   industry: { ids: [number, number]; setAt: number } | undefined
-  templates: Map<string, PrivateTemplate>
+  templates: Map<string, StoredTemplate>
   sent: Map<string, { msgid: number; at: number }>
   subscribe: Map<string, SubscribeTemplate>
   /** `${openid} ${priTmplId}` → acceptances left (Infinity for long-term templates). */
@@ -218,6 +214,17 @@ const OPENID = /^[A-Za-z0-9_-]{6,64}$/
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 const DEDUP_MS = 10 * 60 * 1000
+
+/** The template a send names (40036 without one, 40037 when unknown), with its data checked against it. */
+function templateOf<T extends { keys: Key[] }>(body: Json, templates: Map<string, T>): T {
+  if (typeof body.template_id !== 'string' || body.template_id === '') {
+    throw new StandInError(40036, 'invalid template_id size')
+  }
+  const template = templates.get(body.template_id)
+  if (!template) throw new StandInError(40037, 'invalid template_id')
+  checkData(body.data, template.keys)
+  return template
+}
 
 /** Checks a message's `data` against its template's keys as WeChat does (47003). */
 function checkData(data: unknown, keys: Key[]): void {
@@ -304,12 +311,7 @@ export function templateRoutes(standIn: WechatApiStandIn): Route[] {
       const body = request.json<Json>()
       const touser = checkOpenid(body.touser)
       const state = app(request.appId)
-      if (typeof body.template_id !== 'string' || body.template_id === '') {
-        throw new StandInError(40036, 'invalid template_id size')
-      }
-      const template = state.templates.get(body.template_id)
-      if (!template) throw new StandInError(40037, 'invalid template_id')
-      checkData(body.data, template.keys)
+      templateOf(body, state.templates)
       if (body.miniprogram !== undefined) {
         if (!isObject(body.miniprogram) || typeof body.miniprogram.appid !== 'string') {
           throw new StandInError(40166, 'invalid weapp appid')
@@ -446,12 +448,7 @@ export function templateRoutes(standIn: WechatApiStandIn): Route[] {
         const body = request.json<Json>()
         const touser = checkOpenid(body.touser)
         const state = app(request.appId)
-        if (typeof body.template_id !== 'string' || body.template_id === '') {
-          throw new StandInError(40036, 'invalid template_id size')
-        }
-        const template = state.subscribe.get(body.template_id)
-        if (!template) throw new StandInError(40037, 'invalid template_id')
-        checkData(body.data, template.keys)
+        const template = templateOf(body, state.subscribe)
         const key = `${touser} ${template.priTmplId}`
         const left = state.accepted.get(key) ?? 0
         if (left <= 0) throw new StandInError(43101, 'user refuse to accept the msg')
