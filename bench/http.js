@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
 import { send } from './lib/client.js'
 import { BASELINES, CONTENDERS, selectedContenders } from './lib/contenders.js'
-import { fmt, isMain, medianRound, ratio, summarize, table } from './lib/format.js'
+import { fmt, isMain, median, medianRound, ratio, summarize, table } from './lib/format.js'
 import { httpStream, msgIdAt, safeEntryBytes } from './lib/pool.js'
 import { startServer, stopServer } from './lib/proc.js'
 import { BENCH_CONFIG, buildTextRequest, checkReply, nowSeconds } from './lib/requests.js'
@@ -257,8 +257,7 @@ export function formatHttp(results) {
         (b) => b !== r.contender && roundsOf(b)?.length === r.rpsRounds.length,
       ).map((b) => {
         const ratios = r.rpsRounds.map((rps, i) => rps / roundsOf(b)[i])
-        const middle = [...ratios].sort((x, y) => x - y)[Math.floor((ratios.length - 1) / 2)]
-        return `vs ${b} ${ratios.map((x) => `${x.toFixed(2)}×`).join(' ')} (median ${middle.toFixed(2)}×)`
+        return `vs ${b} ${ratios.map((x) => `${x.toFixed(2)}×`).join(' ')} (median ${median(ratios).toFixed(2)}×)`
       })
       out.push(
         `  ${r.contender}: req/s by round ${r.rpsRounds.map((x) => fmt(x)).join(', ')}${perRound.length ? `; ${perRound.join('; ')}` : ''}`,
